@@ -1,0 +1,57 @@
+// Package apierror writes wsticket's one HTTP error shape:
+//
+//	{"error": {"code": "ticket_rejected", "message": "ticket rejected"}}
+//
+// Messages are fixed, client-facing text: internal error text never goes
+// into them. The reason behind an error is for logs and metrics.
+package apierror
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// Codes used in the error shape.
+const (
+	CodeBadRequest       = "bad_request"
+	CodeUnauthenticated  = "unauthenticated"
+	CodeTicketRejected   = "ticket_rejected"
+	CodeOriginForbidden  = "origin_forbidden"
+	CodeNotFound         = "not_found"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeTooLarge         = "request_too_large"
+	CodeUnavailable      = "unavailable"
+	CodeInternal         = "internal"
+)
+
+// Error is one API error: the status and the client-facing code and message.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Common errors, each with its fixed message.
+var (
+	TicketRejected  = &Error{http.StatusUnauthorized, CodeTicketRejected, "ticket rejected"}
+	Unauthenticated = &Error{http.StatusUnauthorized, CodeUnauthenticated, "missing or invalid credentials"}
+	OriginForbidden = &Error{http.StatusForbidden, CodeOriginForbidden, "origin not allowed"}
+	Unavailable     = &Error{http.StatusServiceUnavailable, CodeUnavailable, "ticket store unavailable, try again"}
+	NotFound        = &Error{http.StatusNotFound, CodeNotFound, "no such route"}
+	Internal        = &Error{http.StatusInternalServerError, CodeInternal, "internal error"}
+)
+
+// Write sends e as JSON with its status. 401s carry a Bearer challenge.
+func Write(w http.ResponseWriter, e *Error) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if e.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="wsticket"`)
+	}
+	w.WriteHeader(e.Status)
+	_ = json.NewEncoder(w).Encode(struct {
+		Error *Error `json:"error"`
+	}{e})
+}

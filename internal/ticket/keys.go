@@ -1,0 +1,17 @@
+package ticket
+
+// DefaultKeyPrefix namespaces every Redis key wsticket writes.
+const DefaultKeyPrefix = "wsticket:"
+
+// Key returns the Redis key that holds the record of the ticket with hash h:
+// prefix + "t:" + base64url(h). The ticket itself appears in no key.
+func Key(prefix string, h Hash) string { return KeyOf(prefix, h.String()) }
+
+// KeyOf is Key for a hash already in its string form, as listed in a
+// user's index.
+func KeyOf(prefix, hash string) string { return prefix + "t:" + hash }
+
+// UserKey returns the key of the sorted set that indexes a user's
+// outstanding tickets (members: Hash.String(), scores: expiry in Unix ms),
+// which revocation walks.
+func UserKey(prefix, userID string) string { return prefix + "u:" + userID }

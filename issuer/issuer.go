@@ -1,0 +1,127 @@
+package issuer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/wsticket/wsticket/verifier"
+)
+
+// TTL bounds.
+const (
+	// DefaultTTL is how long a ticket lives unless Options.TTL says otherwise.
+	DefaultTTL = 30 * time.Second
+	// MaxTTL is the longest lifetime any configuration may give a ticket.
+	MaxTTL = 5 * time.Minute
+)
+
+// Options configures a Service. The zero value is valid: 30 s tickets,
+// strict IP binding, no Origin allowed (mint requests without an Origin,
+// from non-browser clients, are still served).
+type Options struct {
+	// TTL is the lifetime of a ticket. Default: DefaultTTL (30s). Values
+	// above MaxTTL (5m) are refused by New.
+	TTL time.Duration
+	// IPBinding is recorded in each ticket minted. Default: BindStrict.
+	IPBinding IPBinding
+	// AllowedOrigins lists the exact Origins (scheme://host[:port]) that may
+	// mint. A request with an Origin not listed is refused with
+	// ErrOriginNotAllowed. No entry may be "*". Default: none.
+	AllowedOrigins []string
+	// Timeout bounds each store call. Default: 2s.
+	Timeout time.Duration
+	// Now returns the current time. Default: time.Now.
+	Now func() time.Time
+}
+
+// Service mints, redeems and revokes tickets against a Store. It is safe
+// for concurrent use.
+type Service struct {
+	store    Store
+	verifier *verifier.Direct
+	ttl      time.Duration
+	binding  IPBinding
+	origins  map[string]struct{}
+	timeout  time.Duration
+	now      func() time.Time
+}
+
+// New returns a Service over store. opts may be nil.
+func New(store Store, opts *Options) (*Service, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.TTL == 0 {
+		o.TTL = DefaultTTL
+	}
+	if o.TTL < time.Second || o.TTL > MaxTTL {
+		return nil, fmt.Errorf("issuer: ticket TTL %v outside [1s, %v]", o.TTL, MaxTTL)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	origins := make(map[string]struct{}, len(o.AllowedOrigins))
+	for _, origin := range o.AllowedOrigins {
+		if origin == "" || origin == "*" || origin == "null" {
+			return nil, fmt.Errorf("issuer: %q cannot be an allowed origin: list exact origins", origin)
+		}
+		origins[origin] = struct{}{}
+	}
+	return &Service{
+		store:    store,
+		verifier: verifier.New(store, &verifier.Options{Timeout: o.Timeout, Now: o.Now}),
+		ttl:      o.TTL,
+		binding:  o.IPBinding,
+		origins:  origins,
+		timeout:  o.Timeout,
+		now:      o.Now,
+	}, nil
+}
+
+// TTL returns the lifetime of the tickets this Service mints.
+func (s *Service) TTL() time.Duration { return s.ttl }
+
+// OriginAllowed reports whether origin is exactly one of the allowed
+// origins. The empty origin (no Origin header) is allowed.
+func (s *Service) OriginAllowed(origin string) bool {
+	if origin == "" {
+		return true
+	}
+	_, ok := s.origins[origin]
+	return ok
+}
+
+// Redeem checks and burns a ticket; see verifier.Direct.Redeem.
+func (s *Service) Redeem(ctx context.Context, req verifier.Request) (*verifier.Result, error) {
+	return s.verifier.Redeem(ctx, req)
+}
+
+// RevokeUser kills every outstanding ticket of userID minted before the
+// call, and reports how many it killed.
+func (s *Service) RevokeUser(ctx context.Context, userID string) (int, error) {
+	if userID == "" {
+		return 0, fmt.Errorf("%w: empty user ID", ErrInvalid)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	n, err := s.store.RevokeUser(ctx, userID)
+	if err != nil {
+		return 0, fmt.Errorf("%w: revoke: %w", ErrUnavailable, err)
+	}
+	return n, nil
+}
+
+// Ready reports whether the store answers.
+func (s *Service) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package issuer
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wsticket/wsticket/internal/clientip"
+	"github.com/wsticket/wsticket/internal/ticket"
+)
+
+// MintRequest is who a ticket is for and where it may be used from.
+type MintRequest struct {
+	// UserID is the authenticated user. Required.
+	UserID string
+	// ClientIP is the address the ticket is bound to. Required unless the
+	// Service's IP binding is BindOff.
+	ClientIP netip.Addr
+	// Origin is the page Origin, or "" for a non-browser client. It must be
+	// an allowed origin.
+	Origin string
+	// Audience names the WebSocket endpoint the ticket is for.
+	Audience string
+	// Claims are small string claims handed to the redeemer: at most
+	// 16 entries and 2 KiB in all.
+	Claims map[string]string
+}
+
+// Minted is a freshly minted ticket. Ticket is a secret: hand it to the
+// client and nowhere else; never log it.
+type Minted struct {
+	Ticket    string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	// Fingerprint identifies the ticket in logs without revealing it.
+	Fingerprint string
+}
+
+// Mint creates a ticket and stores its record (never the ticket itself)
+// under its SHA-256. One store round trip.
+func (s *Service) Mint(ctx context.Context, req MintRequest) (*Minted, error) {
+	if err := s.validate(&req); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	// Stored times have millisecond precision; truncate so the caller sees
+	// the same expiry a redeemer will.
+	issued := now.Truncate(time.Millisecond)
+	rec := ticket.Record{
+		UserID:    req.UserID,
+		ClientIP:  clientip.Normalize(req.ClientIP),
+		Binding:   s.binding.record(),
+		Origin:    req.Origin,
+		Audience:  req.Audience,
+		IssuedAt:  issued,
+		ExpiresAt: issued.Add(s.ttl),
+		Claims:    req.Claims,
+	}
+	t := ticket.New()
+	h := ticket.Sum(t)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := s.store.Put(ctx, h, req.UserID, rec.Marshal(make([]byte, 0, 128)), rec.ExpiresAt); err != nil {
+		return nil, fmt.Errorf("%w: mint: %w", ErrUnavailable, err)
+	}
+	return &Minted{Ticket: t, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt, Fingerprint: h.Fingerprint()}, nil
+}
+
+func (s *Service) validate(req *MintRequest) error {
+	switch {
+	case req.UserID == "":
+		return fmt.Errorf("%w: no user ID", ErrInvalid)
+	case len(req.UserID) > ticket.MaxUserIDLen || !utf8.ValidString(req.UserID):
+		return fmt.Errorf("%w: user ID is not valid UTF-8 of at most %d bytes", ErrInvalid, ticket.MaxUserIDLen)
+	case len(req.Audience) > ticket.MaxAudienceLen || !utf8.ValidString(req.Audience):
+		return fmt.Errorf("%w: audience is not valid UTF-8 of at most %d bytes", ErrInvalid, ticket.MaxAudienceLen)
+	case len(req.Origin) > ticket.MaxOriginLen:
+		return fmt.Errorf("%w: origin longer than %d bytes", ErrInvalid, ticket.MaxOriginLen)
+	case !s.OriginAllowed(req.Origin):
+		return ErrOriginNotAllowed
+	case s.binding != BindOff && !req.ClientIP.IsValid():
+		return fmt.Errorf("%w: no client IP to bind", ErrInvalid)
+	case len(req.Claims) > ticket.MaxClaims:
+		return fmt.Errorf("%w: more than %d claims", ErrInvalid, ticket.MaxClaims)
+	}
+	size := 0
+	for k, v := range req.Claims {
+		if k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return fmt.Errorf("%w: claim names must be non-empty and claims valid UTF-8", ErrInvalid)
+		}
+		size += len(k) + len(v)
+	}
+	if size > ticket.MaxClaimsBytes {
+		return fmt.Errorf("%w: claims larger than %d bytes", ErrInvalid, ticket.MaxClaimsBytes)
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+// Package redisstore keeps wsticket's tickets in Redis (>= 6.2) through a
+// go-redis UniversalClient, so standalone, Sentinel and Cluster deployments
+// run the same code.
+//
+// Layout (prefix default "wsticket:"):
+//
+//	<prefix>t:<base64url(sha256(ticket))>  the encoded record, with a PX TTL
+//	<prefix>u:<user ID>                    sorted set of the user's ticket
+//	                                       hashes, scored by expiry (Unix ms)
+//
+// Mint is one pipelined round trip (SET, ZADD, ZREMRANGEBYSCORE, PEXPIRE);
+// redeem is one GETDEL; revoke reads the user's index and deletes what it
+// lists. No command touches two keys, so nothing crosses a Cluster slot.
+package redisstore
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wsticket/wsticket/internal/ticket"
+	"github.com/wsticket/wsticket/verifier"
+)
+
+// indexTTL keeps a user's index alive as long as any ticket it lists can
+// be: the longest lifetime a ticket may have, plus a margin.
+const indexTTL = 5*time.Minute + 10*time.Second
+
+// Options configures New.
+type Options struct {
+	// KeyPrefix namespaces every key. Default: "wsticket:".
+	KeyPrefix string
+	// Now returns the current time, used to trim expired index entries.
+	// Default: time.Now.
+	Now func() time.Time
+}
+
+// Store is the Redis store. It does not own the client: closing the client
+// is the caller's job.
+type Store struct {
+	*verifier.RedisStore // Take: GETDEL
+	client               redis.UniversalClient
+	prefix               string
+	now                  func() time.Time
+}
+
+// New returns a Store over client. opts may be nil.
+func New(client redis.UniversalClient, opts *Options) *Store {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = ticket.DefaultKeyPrefix
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Store{
+		RedisStore: verifier.NewRedisStore(client, &verifier.RedisOptions{KeyPrefix: o.KeyPrefix}),
+		client:     client,
+		prefix:     o.KeyPrefix,
+		now:        o.Now,
+	}
+}
+
+// Put stores rec until expiresAt and indexes it under userID, in one
+// pipelined round trip. If any command fails the ticket is reported as not
+// minted; a record left behind is unreachable, since nobody holds its ticket.
+func (s *Store) Put(ctx context.Context, hash [32]byte, userID string, rec []byte, expiresAt time.Time) error {
+	h := ticket.Hash(hash)
+	now := s.now()
+	ttl := expiresAt.Sub(now)
+	if ttl < time.Millisecond {
+		ttl = time.Millisecond
+	}
+	ukey := ticket.UserKey(s.prefix, userID)
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, ticket.Key(s.prefix, h), rec, ttl)
+		p.ZAdd(ctx, ukey, redis.Z{Score: float64(expiresAt.UnixMilli()), Member: h.String()})
+		p.ZRemRangeByScore(ctx, ukey, "-inf", "("+strconv.FormatInt(now.UnixMilli(), 10))
+		p.PExpire(ctx, ukey, indexTTL)
+		return nil
+	})
+	return err
+}
+
+// RevokeUser deletes every ticket of userID indexed before the call. It
+// reads the index, then deletes each listed ticket and its index entry (one
+// DEL per key, so Cluster routes each to its own slot); an entry added by a
+// concurrent mint stays in the index for the next revocation.
+func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
+	ukey := ticket.UserKey(s.prefix, userID)
+	members, err := s.client.ZRange(ctx, ukey, 0, -1).Result()
+	if err != nil || len(members) == 0 {
+		return 0, err
+	}
+	dels := make([]*redis.IntCmd, len(members))
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, m := range members {
+			dels[i] = p.Del(ctx, ticket.KeyOf(s.prefix, m))
+		}
+		rem := make([]any, len(members))
+		for i, m := range members {
+			rem[i] = m
+		}
+		p.ZRem(ctx, ukey, rem...)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range dels {
+		n += int(d.Val())
+	}
+	return n, nil
+}
+
+// Ping reports whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error { return s.client.Ping(ctx).Err() }

@@ -1,0 +1,119 @@
+package verifier
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/wsticket/wsticket/internal/ticket"
+)
+
+// Request is what a WebSocket server knows about an upgrade when it redeems
+// the ticket that came with it.
+type Request struct {
+	// Ticket is the ticket as presented by the client.
+	Ticket string
+	// ClientIP is the client's address as the server derived it (through
+	// trusted proxies only). IPv4-mapped IPv6 addresses are folded to IPv4.
+	// The zero value never matches a bound address.
+	ClientIP netip.Addr
+	// Origin is the request's Origin header, or "" when it had none. It is
+	// compared with the bound Origin byte for byte.
+	Origin string
+	// Audience names the endpoint redeeming; it must equal the ticket's.
+	Audience string
+}
+
+// Result is who a redeemed ticket admits.
+type Result struct {
+	UserID    string
+	Audience  string
+	Claims    map[string]string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	// Fingerprint is a short non-secret identifier of the ticket's hash,
+	// for correlating audit logs. It cannot be used to redeem anything.
+	Fingerprint string
+}
+
+// Store takes a ticket's record out of storage in one atomic step: of any
+// number of concurrent calls for one hash, at most one gets the record, and
+// after that call the record is gone. It returns (nil, nil) when there is no
+// record; any other failure is an error, never a miss. hash is the SHA-256
+// of the ticket: a Store never sees a ticket.
+type Store interface {
+	Take(ctx context.Context, hash [32]byte) ([]byte, error)
+}
+
+// Options configures a Direct verifier. The zero value is ready to use.
+type Options struct {
+	// Timeout bounds each storage call, so no redeem hangs on a slow store.
+	// Default: 2s.
+	Timeout time.Duration
+	// Now returns the current time. Default: time.Now.
+	Now func() time.Time
+}
+
+// Direct redeems tickets by taking them out of a Store: in the WebSocket
+// server's own process, with no ticketd round trip. It is safe for
+// concurrent use.
+type Direct struct {
+	store   Store
+	timeout time.Duration
+	now     func() time.Time
+}
+
+// New returns a verifier that redeems against store. opts may be nil.
+func New(store Store, opts *Options) *Direct {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Direct{store: store, timeout: o.Timeout, now: o.Now}
+}
+
+// Redeem checks and burns the ticket in req. The ticket is burned by the
+// storage step before any binding is checked: a ticket presented from the
+// wrong IP, Origin or audience is spent, because a ticket shown from the
+// wrong place must be assumed stolen.
+//
+// On success it returns the user the ticket admits. Otherwise the error
+// matches ErrRejected (with a specific reason) or ErrUnavailable.
+func (d *Direct) Redeem(ctx context.Context, req Request) (*Result, error) {
+	if !ticket.Valid(req.Ticket) {
+		return nil, ErrMalformed
+	}
+	h := ticket.Sum(req.Ticket)
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	b, err := d.store.Take(ctx, h)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if b == nil {
+		return nil, ErrUnknown
+	}
+	rec, err := ticket.Unmarshal(b)
+	if err != nil {
+		// Not a rejection: our own storage holds something we cannot read.
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if err := check(rec, req, d.now()); err != nil {
+		return nil, err
+	}
+	return &Result{
+		UserID:      rec.UserID,
+		Audience:    rec.Audience,
+		Claims:      rec.Claims,
+		IssuedAt:    rec.IssuedAt,
+		ExpiresAt:   rec.ExpiresAt,
+		Fingerprint: h.Fingerprint(),
+	}, nil
+}
