@@ -15,6 +15,7 @@ import (
 const (
 	CodeBadRequest       = "bad_request"
 	CodeUnauthenticated  = "unauthenticated"
+	CodeTicketRequired   = "ticket_required"
 	CodeTicketRejected   = "ticket_rejected"
 	CodeOriginForbidden  = "origin_forbidden"
 	CodeNotFound         = "not_found"
@@ -33,6 +34,7 @@ type Error struct {
 
 // Common errors, each with its fixed message.
 var (
+	TicketRequired  = &Error{http.StatusUnauthorized, CodeTicketRequired, "a ticket is required"}
 	TicketRejected  = &Error{http.StatusUnauthorized, CodeTicketRejected, "ticket rejected"}
 	Unauthenticated = &Error{http.StatusUnauthorized, CodeUnauthenticated, "missing or invalid credentials"}
 	OriginForbidden = &Error{http.StatusForbidden, CodeOriginForbidden, "origin not allowed"}
