@@ -32,6 +32,10 @@ type Error struct {
 	Message string `json:"message"`
 }
 
+// Error implements error, so an API error can travel through the same
+// error paths (and the same log line) as a domain error.
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
 // Common errors, each with its fixed message.
 var (
 	TicketRequired  = &Error{http.StatusUnauthorized, CodeTicketRequired, "a ticket is required"}

@@ -1,0 +1,31 @@
+// Package audit names why a request was refused, with the stable labels
+// ticketd's audit log (and later its metrics) use. The labels are for
+// operators; clients get one uniform answer per class.
+package audit
+
+import (
+	"errors"
+
+	"github.com/wsticket/wsticket/internal/apierror"
+	"github.com/wsticket/wsticket/internal/auth"
+	"github.com/wsticket/wsticket/issuer"
+	"github.com/wsticket/wsticket/verifier"
+)
+
+// Reason returns the label for a refusal: an API error's code (such as
+// "bad_request"), "unauthenticated",
+// "origin_not_allowed", "invalid", or one of verifier.Reason's labels.
+func Reason(err error) string {
+	var api *apierror.Error
+	switch {
+	case errors.As(err, &api):
+		return api.Code
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return "unauthenticated"
+	case errors.Is(err, issuer.ErrOriginNotAllowed):
+		return "origin_not_allowed"
+	case errors.Is(err, issuer.ErrInvalid):
+		return "invalid"
+	}
+	return verifier.Reason(err)
+}

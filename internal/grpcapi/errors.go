@@ -1,0 +1,83 @@
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/wsticket/wsticket/internal/audit"
+	"github.com/wsticket/wsticket/internal/auth"
+	"github.com/wsticket/wsticket/issuer"
+	"github.com/wsticket/wsticket/verifier"
+)
+
+// ErrorInfo reasons attached to Unauthenticated and PermissionDenied
+// statuses, so a client can tell a rejected ticket from its own bad
+// credentials without parsing messages. Domain: "wsticket.dev".
+const (
+	ReasonTicketRejected     = "TICKET_REJECTED"
+	ReasonInvalidCredentials = "INVALID_CREDENTIALS"
+	ErrorDomain              = "wsticket.dev"
+)
+
+var (
+	errNotService = errors.New("grpcapi: operation needs a service key")
+	errOtherUser  = errors.New("grpcapi: a user may issue tickets only for itself")
+)
+
+type invalidArg string
+
+func (e invalidArg) Error() string { return string(e) }
+
+// toStatus is the one translation from domain errors to gRPC statuses.
+func toStatus(err error) error {
+	var ia invalidArg
+	switch {
+	case errors.As(err, &ia):
+		return status.Error(codes.InvalidArgument, string(ia))
+	case errors.Is(err, verifier.ErrRejected):
+		return withReason(codes.Unauthenticated, "ticket rejected", ReasonTicketRejected)
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return withReason(codes.Unauthenticated, "missing or invalid credentials", ReasonInvalidCredentials)
+	case errors.Is(err, errNotService), errors.Is(err, errOtherUser):
+		return status.Error(codes.PermissionDenied, "not allowed for this caller")
+	case errors.Is(err, issuer.ErrOriginNotAllowed):
+		return status.Error(codes.PermissionDenied, "origin not allowed")
+	case errors.Is(err, issuer.ErrInvalid):
+		return status.Error(codes.InvalidArgument, strings.TrimPrefix(err.Error(), "issuer: "))
+	case errors.Is(err, verifier.ErrUnavailable):
+		return status.Error(codes.Unavailable, "ticket store unavailable, try again")
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	}
+	return status.Error(codes.Internal, "internal error")
+}
+
+func withReason(c codes.Code, msg, reason string) error {
+	st, err := status.New(c, msg).WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain})
+	if err != nil {
+		return status.Error(c, msg)
+	}
+	return st.Err()
+}
+
+// fail logs a refusal with its internal reason and returns its status.
+func (s *Server) fail(ctx context.Context, op string, err error, attrs ...slog.Attr) error {
+	st := toStatus(err)
+	code := status.Code(st)
+	level := slog.LevelInfo
+	if code == codes.Unavailable || code == codes.Internal {
+		level = slog.LevelError
+	}
+	attrs = append(attrs, slog.String("op", op), slog.String("code", code.String()),
+		slog.String("reason", audit.Reason(err)), slog.String("error", err.Error()))
+	s.opts.Logger.LogAttrs(ctx, level, "refused", attrs...)
+	return st
+}

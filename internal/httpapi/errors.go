@@ -1,0 +1,52 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/wsticket/wsticket/internal/apierror"
+	"github.com/wsticket/wsticket/internal/audit"
+	"github.com/wsticket/wsticket/internal/auth"
+	"github.com/wsticket/wsticket/issuer"
+	"github.com/wsticket/wsticket/verifier"
+)
+
+// toAPI is the one translation from domain errors to HTTP. Every ticket
+// rejection becomes the same 401, so the API is no oracle; the specific
+// reason is logged by the caller.
+func toAPI(err error) *apierror.Error {
+	var invalid *apierror.Error
+	switch {
+	case errors.As(err, &invalid):
+		return invalid
+	case errors.Is(err, verifier.ErrRejected):
+		return apierror.TicketRejected
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return apierror.Unauthenticated
+	case errors.Is(err, issuer.ErrOriginNotAllowed):
+		return apierror.OriginForbidden
+	case errors.Is(err, issuer.ErrInvalid):
+		// Validation text is the issuer's own and names only the offending
+		// field: "issuer: invalid request: no user ID".
+		return badRequest(strings.TrimPrefix(err.Error(), "issuer: "))
+	case errors.Is(err, verifier.ErrUnavailable):
+		return apierror.Unavailable
+	}
+	return apierror.Internal
+}
+
+// fail logs a refusal with its internal reason and answers with its
+// client-facing form.
+func (a *api) fail(w http.ResponseWriter, r *http.Request, op string, err error, attrs ...slog.Attr) {
+	e := toAPI(err)
+	level := slog.LevelInfo
+	if e.Status >= 500 {
+		level = slog.LevelError
+	}
+	attrs = append(attrs, slog.String("op", op), slog.Int("status", e.Status),
+		slog.String("reason", audit.Reason(err)), slog.String("error", err.Error()))
+	a.Logger.LogAttrs(r.Context(), level, "refused", attrs...)
+	apierror.Write(w, e)
+}

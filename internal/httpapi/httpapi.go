@@ -1,0 +1,84 @@
+// Package httpapi is ticketd's HTTP API: mint with a login JWT, redeem and
+// revoke with a service key, health and readiness. Every error leaves in
+// the JSON error shape of internal/apierror, translated in one place
+// (errors.go).
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/wsticket/wsticket/internal/apierror"
+	"github.com/wsticket/wsticket/internal/auth"
+	"github.com/wsticket/wsticket/internal/clientip"
+	"github.com/wsticket/wsticket/issuer"
+)
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 16 << 10
+
+// Options configures New. Service, JWT and ServiceKeys are required.
+type Options struct {
+	Service     *issuer.Service
+	JWT         *auth.JWT
+	ServiceKeys *auth.ServiceKeys
+	// TrustedProxies whose X-Forwarded-For is believed. Default: none.
+	TrustedProxies clientip.Trusted
+	// Logger receives one audit event per mint, redeem and refusal.
+	// Default: slog.Default().
+	Logger *slog.Logger
+}
+
+type api struct {
+	Options
+}
+
+// New returns the API's handler.
+func New(opts Options) http.Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	a := &api{opts}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/tickets", only(a.mint, http.MethodPost))
+	mux.Handle("/v1/tickets/redeem", only(a.redeem, http.MethodPost))
+	mux.Handle("/v1/users/{user_id}/tickets/revoke", only(a.revoke, http.MethodPost))
+	mux.Handle("/healthz", only(a.healthz, http.MethodGet, http.MethodHead))
+	mux.Handle("/readyz", only(a.readyz, http.MethodGet, http.MethodHead))
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apierror.Write(w, apierror.NotFound)
+	}))
+	return mux
+}
+
+// only serves h for the given methods and answers 405 in the JSON error
+// shape, with an Allow header, for any other.
+func only(h http.HandlerFunc, methods ...string) http.Handler {
+	allow := methods[0]
+	for _, m := range methods[1:] {
+		allow += ", " + m
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, m := range methods {
+			if r.Method == m {
+				h(w, r)
+				return
+			}
+		}
+		w.Header().Set("Allow", allow)
+		apierror.Write(w, &apierror.Error{Status: http.StatusMethodNotAllowed, Code: apierror.CodeMethodNotAllowed, Message: "method not allowed"})
+	})
+}
+
+func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := a.Service.Ready(r.Context()); err != nil {
+		a.Logger.LogAttrs(r.Context(), slog.LevelWarn, "not ready", slog.String("error", err.Error()))
+		apierror.Write(w, apierror.Unavailable)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

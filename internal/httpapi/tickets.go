@@ -1,0 +1,138 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/wsticket/wsticket/internal/auth"
+	"github.com/wsticket/wsticket/internal/clientip"
+	"github.com/wsticket/wsticket/issuer"
+	"github.com/wsticket/wsticket/verifier"
+)
+
+type mintRequest struct {
+	Audience string `json:"audience"`
+}
+
+type mintResponse struct {
+	Ticket    string    `json:"ticket"`
+	ExpiresAt time.Time `json:"expires_at"`
+	ExpiresIn int64     `json:"expires_in"`
+}
+
+// mint: POST /v1/tickets with a login JWT.
+func (a *api) mint(w http.ResponseWriter, r *http.Request) {
+	ip := clientip.FromRequest(r, a.TrustedProxies)
+	attrs := []slog.Attr{slog.String("client_ip", ip.String())}
+	user, err := a.user(r)
+	if err != nil {
+		a.fail(w, r, "mint", err, attrs...)
+		return
+	}
+	attrs = append(attrs, slog.String("user", user))
+	var req mintRequest
+	if e := decode(w, r, &req, true); e != nil {
+		a.fail(w, r, "mint", e, attrs...)
+		return
+	}
+	origin := r.Header.Get("Origin")
+	attrs = append(attrs, slog.String("audience", req.Audience), slog.String("origin", origin))
+	m, err := a.Service.Mint(r.Context(), issuer.MintRequest{UserID: user, ClientIP: ip, Origin: origin, Audience: req.Audience})
+	if err != nil {
+		a.fail(w, r, "mint", err, attrs...)
+		return
+	}
+	a.Logger.LogAttrs(r.Context(), slog.LevelInfo, "minted", append(attrs, slog.String("ticket_fp", m.Fingerprint))...)
+	writeJSON(w, http.StatusCreated, mintResponse{
+		Ticket:    m.Ticket,
+		ExpiresAt: m.ExpiresAt.UTC(),
+		ExpiresIn: int64(m.ExpiresAt.Sub(m.IssuedAt) / time.Second),
+	})
+}
+
+func (a *api) user(r *http.Request) (string, error) {
+	token, ok := auth.Bearer(r.Header.Get("Authorization"))
+	if !ok {
+		return "", auth.ErrUnauthenticated
+	}
+	return a.JWT.Verify(token)
+}
+
+// service reports whether the request carries a valid service key.
+func (a *api) service(r *http.Request) bool {
+	key, ok := auth.Bearer(r.Header.Get("Authorization"))
+	return ok && a.ServiceKeys.Valid(key)
+}
+
+type redeemRequest struct {
+	Ticket   string `json:"ticket"`
+	ClientIP string `json:"client_ip"`
+	Origin   string `json:"origin"`
+	Audience string `json:"audience"`
+}
+
+type redeemResponse struct {
+	UserID    string            `json:"user_id"`
+	Audience  string            `json:"audience"`
+	Claims    map[string]string `json:"claims"`
+	IssuedAt  time.Time         `json:"issued_at"`
+	ExpiresAt time.Time         `json:"expires_at"`
+}
+
+// redeem: POST /v1/tickets/redeem with a service key. A caller without a
+// valid key is refused before the body is read, so it cannot burn tickets.
+func (a *api) redeem(w http.ResponseWriter, r *http.Request) {
+	if !a.service(r) {
+		a.fail(w, r, "redeem", auth.ErrUnauthenticated)
+		return
+	}
+	var req redeemRequest
+	if e := decode(w, r, &req, false); e != nil {
+		a.fail(w, r, "redeem", e)
+		return
+	}
+	var ip netip.Addr
+	if req.ClientIP != "" {
+		var err error
+		if ip, err = netip.ParseAddr(req.ClientIP); err != nil {
+			a.fail(w, r, "redeem", badRequest("client_ip is not an IP address"))
+			return
+		}
+	}
+	attrs := []slog.Attr{slog.String("client_ip", ip.String()), slog.String("audience", req.Audience), slog.String("origin", req.Origin)}
+	res, err := a.Service.Redeem(r.Context(), verifier.Request{Ticket: req.Ticket, ClientIP: ip, Origin: req.Origin, Audience: req.Audience})
+	if err != nil {
+		a.fail(w, r, "redeem", err, attrs...)
+		return
+	}
+	a.Logger.LogAttrs(r.Context(), slog.LevelInfo, "redeemed", append(attrs, slog.String("user", res.UserID), slog.String("ticket_fp", res.Fingerprint))...)
+	claims := res.Claims
+	if claims == nil {
+		claims = map[string]string{}
+	}
+	writeJSON(w, http.StatusOK, redeemResponse{
+		UserID:    res.UserID,
+		Audience:  res.Audience,
+		Claims:    claims,
+		IssuedAt:  res.IssuedAt.UTC(),
+		ExpiresAt: res.ExpiresAt.UTC(),
+	})
+}
+
+// revoke: POST /v1/users/{user_id}/tickets/revoke with a service key.
+func (a *api) revoke(w http.ResponseWriter, r *http.Request) {
+	if !a.service(r) {
+		a.fail(w, r, "revoke", auth.ErrUnauthenticated)
+		return
+	}
+	user := r.PathValue("user_id")
+	n, err := a.Service.RevokeUser(r.Context(), user)
+	if err != nil {
+		a.fail(w, r, "revoke", err, slog.String("user", user))
+		return
+	}
+	a.Logger.LogAttrs(r.Context(), slog.LevelInfo, "revoked", slog.String("user", user), slog.Int("tickets", n))
+	writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
+}

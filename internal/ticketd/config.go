@@ -1,0 +1,144 @@
+package ticketd
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/wsticket/wsticket/internal/clientip"
+	"github.com/wsticket/wsticket/issuer"
+)
+
+// Config is ticketd's configuration. Every field is set by a flag and by a
+// TICKETD_* environment variable; a flag given on the command line wins.
+type Config struct {
+	HTTPAddr       string
+	GRPCAddr       string
+	RedisURL       string
+	JWTSecret      string // HS256 secret for login JWTs
+	ServiceKeys    string // comma-separated
+	TicketTTL      time.Duration
+	AllowedOrigins []string
+	TrustedProxies clientip.Trusted
+	IPBinding      issuer.IPBinding
+	ShutdownGrace  time.Duration
+	LogFormat      string // "json" or "text"
+	Dev            bool
+}
+
+// setting is one configuration knob: its flag, its variable, its default.
+type setting struct {
+	flag, env, def, usage string
+	set                   func(string) error
+	boolean               bool
+}
+
+func (c *Config) settings() []setting {
+	str := func(p *string) func(string) error { return func(s string) error { *p = s; return nil } }
+	return []setting{
+		{flag: "http-addr", env: "TICKETD_HTTP_ADDR", def: "127.0.0.1:8080", usage: "HTTP listen address", set: str(&c.HTTPAddr)},
+		{flag: "grpc-addr", env: "TICKETD_GRPC_ADDR", def: "127.0.0.1:9090", usage: "gRPC listen address", set: str(&c.GRPCAddr)},
+		{flag: "redis-url", env: "TICKETD_REDIS_URL", usage: "Redis URL (redis://, rediss://, unix://); empty: the embedded store (one instance only)", set: str(&c.RedisURL)},
+		{flag: "jwt-hs256-secret", env: "TICKETD_JWT_HS256_SECRET", usage: "shared secret (>= 32 bytes) that verifies users' HS256 login JWTs; prefer the variable to the flag, which ps shows", set: str(&c.JWTSecret)},
+		{flag: "service-keys", env: "TICKETD_SERVICE_KEYS", usage: "comma-separated keys (>= 16 chars each) services present to redeem, revoke and issue on behalf; prefer the variable", set: str(&c.ServiceKeys)},
+		{flag: "ticket-ttl", env: "TICKETD_TICKET_TTL", def: issuer.DefaultTTL.String(), usage: "ticket lifetime, a Go duration from 1s to " + issuer.MaxTTL.String(), set: func(s string) (err error) {
+			c.TicketTTL, err = time.ParseDuration(s)
+			return err
+		}},
+		{flag: "allowed-origins", env: "TICKETD_ALLOWED_ORIGINS", usage: "comma-separated exact origins allowed to mint (a request with another Origin gets 403); in --dev, default ticketd's own origin", set: func(s string) error {
+			c.AllowedOrigins = splitList(s)
+			return nil
+		}},
+		{flag: "trusted-proxies", env: "TICKETD_TRUSTED_PROXIES", usage: "comma-separated CIDRs whose X-Forwarded-For is believed; default none", set: func(s string) (err error) {
+			c.TrustedProxies, err = clientip.ParseTrusted(s)
+			return err
+		}},
+		{flag: "ip-binding", env: "TICKETD_IP_BINDING", def: "strict", usage: "how tickets bind the client IP: strict, prefix (/24, /64) or off", set: func(s string) (err error) {
+			c.IPBinding, err = issuer.ParseIPBinding(s)
+			return err
+		}},
+		{flag: "shutdown-grace", env: "TICKETD_SHUTDOWN_GRACE", def: "10s", usage: "how long in-flight requests may finish after SIGTERM", set: func(s string) (err error) {
+			c.ShutdownGrace, err = time.ParseDuration(s)
+			return err
+		}},
+		{flag: "log-format", env: "TICKETD_LOG_FORMAT", usage: "json or text; default json, text in --dev", set: func(s string) error {
+			if s != "" && s != "json" && s != "text" {
+				return errors.New("want json or text")
+			}
+			c.LogFormat = s
+			return nil
+		}},
+		{flag: "dev", env: "TICKETD_DEV", def: "false", boolean: true, usage: "development mode: embedded store, loopback only, generated secrets printed with ready-to-run curl lines", set: func(s string) error {
+			switch s {
+			case "1", "true", "TRUE", "True":
+				c.Dev = true
+			case "0", "false", "FALSE", "False", "":
+				c.Dev = false
+			default:
+				return errors.New("want true or false")
+			}
+			return nil
+		}},
+	}
+}
+
+// ParseConfig reads defaults, then environment variables (through
+// getenv), then flags from args. Help goes to out.
+func ParseConfig(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("ticketd", flag.ContinueOnError)
+	fs.SetOutput(out)
+	settings := c.settings()
+	for _, s := range settings {
+		val, from := s.def, "default"
+		if v := getenv(s.env); v != "" {
+			val, from = v, s.env
+		}
+		if err := s.set(val); err != nil {
+			return nil, fmt.Errorf("%s (from %s): %w", s.flag, from, err)
+		}
+		usage := s.usage + " [$" + s.env + "]"
+		if s.boolean {
+			fs.BoolFunc(s.flag, usage, func(v string) error { return s.set(v) })
+		} else {
+			fs.Func(s.flag, usage+defaultNote(s.def), s.set)
+		}
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: ticketd [flags]\n\nticketd mints and redeems single-use WebSocket tickets.\nEvery flag can also be set by the environment variable shown.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "json"
+		if c.Dev {
+			c.LogFormat = "text"
+		}
+	}
+	return c, nil
+}
+
+func defaultNote(def string) string {
+	if def == "" {
+		return ""
+	}
+	return " (default " + def + ")"
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,82 @@
+package ticketd
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// devSecrets is what --dev generated or took from the environment.
+type devSecrets struct {
+	loginJWT     string
+	serviceKey   string // empty when it came from TICKETD_SERVICE_KEYS
+	keyGenerated bool
+}
+
+// DevUser is the user the --dev login JWT is issued for.
+const DevUser = "demo"
+
+// prepareDev fills what --dev leaves to generate: an HS256 secret, a
+// service key, and ticketd's own origins as the allowed origins.
+func prepareDev(cfg *Config, httpAddr string) (*devSecrets, error) {
+	if cfg.JWTSecret == "" {
+		cfg.JWTSecret = rand.Text() + rand.Text()
+	}
+	d := &devSecrets{}
+	if cfg.ServiceKeys == "" {
+		d.serviceKey = "svc_" + rand.Text() + rand.Text()
+		d.keyGenerated = true
+		cfg.ServiceKeys = d.serviceKey
+	}
+	if len(cfg.AllowedOrigins) == 0 {
+		_, port, _ := net.SplitHostPort(httpAddr)
+		cfg.AllowedOrigins = []string{"http://127.0.0.1:" + port, "http://localhost:" + port}
+	}
+	now := time.Now()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+		Subject:   DevUser,
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(24 * time.Hour)),
+	}).SignedString([]byte(cfg.JWTSecret))
+	if err != nil {
+		return nil, fmt.Errorf("--dev: signing the demo JWT: %w", err)
+	}
+	d.loginJWT = tok
+	return d, nil
+}
+
+// printBanner writes the --dev instructions to stdout (never to the log):
+// the demo login JWT, the service key, and curl lines that mint and redeem.
+func (d *devSecrets) printBanner(w io.Writer, httpAddr, grpcAddr string, ttl time.Duration) {
+	key := d.serviceKey
+	keyNote := "generated for this run"
+	if !d.keyGenerated {
+		key, keyNote = "<one of your TICKETD_SERVICE_KEYS>", "from TICKETD_SERVICE_KEYS"
+	}
+	base := "http://" + httpAddr
+	fmt.Fprintf(w, `
+ticketd --dev: embedded store, loopback only, development secrets. Never use --dev in production.
+
+  HTTP API   %[1]s
+  gRPC API   %[2]s (plaintext)
+  tickets    live %[3]s, single use
+
+Paste into a shell (a login JWT for user %[4]q valid 24h, and the service key, %[5]s):
+
+  export WSTICKET_JWT='%[6]s'
+  export WSTICKET_SERVICE_KEY='%[7]s'
+
+Mint a ticket as the user:
+
+  T=$(curl -s -X POST %[1]s/v1/tickets -H "Authorization: Bearer $WSTICKET_JWT" -d '{"audience":"demo"}' | sed -E 's/.*"ticket":"([^"]+)".*/\1/')
+
+Redeem it as a service (it is bound to 127.0.0.1 and to no Origin); a second run is refused with 401:
+
+  curl -s -X POST %[1]s/v1/tickets/redeem -H "Authorization: Bearer $WSTICKET_SERVICE_KEY" -d '{"ticket":"'"$T"'","client_ip":"127.0.0.1","audience":"demo"}'
+
+`, base, grpcAddr, ttl, DevUser, keyNote, d.loginJWT, key)
+}

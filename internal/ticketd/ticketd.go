@@ -1,0 +1,240 @@
+// Package ticketd assembles the ticketd service from its parts: the store,
+// the issuer, the HTTP and gRPC APIs. cmd/ticketd parses flags and hands
+// off to Main; end-to-end tests run the same Main on ":0".
+package ticketd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/wsticket/wsticket/internal/auth"
+	"github.com/wsticket/wsticket/internal/grpcapi"
+	"github.com/wsticket/wsticket/internal/httpapi"
+	"github.com/wsticket/wsticket/issuer"
+	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
+)
+
+// Main is a running ticketd.
+type Main struct {
+	Config *Config
+	Logger *slog.Logger
+	// Stdout receives the --dev banner. Default: io.Discard.
+	Stdout io.Writer
+
+	// Service is the issuer, available after Open.
+	Service *issuer.Service
+
+	closeStore func() error
+	httpLn     net.Listener
+	grpcLn     net.Listener
+	httpSrv    *http.Server
+	grpcSrv    *grpc.Server
+	health     *health.Server
+	stop       chan struct{}
+	wg         sync.WaitGroup
+}
+
+// Open listens on the configured addresses, builds the parts and starts
+// serving in the background. Use HTTPAddr and GRPCAddr to learn the
+// addresses when the configuration asked for port 0.
+func (m *Main) Open(ctx context.Context) (err error) {
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	if m.Stdout == nil {
+		m.Stdout = io.Discard
+	}
+	cfg := m.Config
+	defer func() {
+		if err != nil {
+			m.closeListeners()
+		}
+	}()
+	if cfg.Dev {
+		if err := checkLoopback(cfg.HTTPAddr, cfg.GRPCAddr); err != nil {
+			return err
+		}
+	}
+	if m.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return fmt.Errorf("http listener: %w", err)
+	}
+	if m.grpcLn, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		return fmt.Errorf("grpc listener: %w", err)
+	}
+	var dev *devSecrets
+	if cfg.Dev {
+		if dev, err = prepareDev(cfg, m.HTTPAddr()); err != nil {
+			return err
+		}
+	}
+	jwtv, err := auth.NewJWT(auth.JWTOptions{HS256Secret: []byte(cfg.JWTSecret)})
+	if err != nil {
+		return fmt.Errorf("TICKETD_JWT_HS256_SECRET: %w", err)
+	}
+	keys, err := auth.NewServiceKeys(cfg.ServiceKeys)
+	if err != nil {
+		return fmt.Errorf("TICKETD_SERVICE_KEYS: %w", err)
+	}
+	if keys.Len() == 0 {
+		return errors.New("TICKETD_SERVICE_KEYS: at least one service key is required (or run with --dev)")
+	}
+	store, closeStore, err := openStore(ctx, cfg, m.Logger)
+	if err != nil {
+		return err
+	}
+	m.closeStore = closeStore
+	m.Service, err = issuer.New(store, &issuer.Options{TTL: cfg.TicketTTL, IPBinding: cfg.IPBinding, AllowedOrigins: cfg.AllowedOrigins})
+	if err != nil {
+		closeStore()
+		return err
+	}
+
+	m.httpSrv = &http.Server{
+		Handler: httpapi.New(httpapi.Options{
+			Service: m.Service, JWT: jwtv, ServiceKeys: keys, TrustedProxies: cfg.TrustedProxies, Logger: m.Logger,
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.grpcSrv = grpc.NewServer(
+		grpc.MaxRecvMsgSize(64<<10),
+		grpc.ConnectionTimeout(5*time.Second),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
+	)
+	ticketv1.RegisterTicketServiceServer(m.grpcSrv, grpcapi.New(grpcapi.Options{
+		Service: m.Service, JWT: jwtv, ServiceKeys: keys, Logger: m.Logger,
+	}))
+	m.health = health.NewServer()
+	healthpb.RegisterHealthServer(m.grpcSrv, m.health)
+	reflection.Register(m.grpcSrv)
+
+	m.stop = make(chan struct{})
+	m.wg.Add(3)
+	go func() {
+		defer m.wg.Done()
+		if err := m.httpSrv.Serve(m.httpLn); !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("http server stopped", "error", err)
+		}
+	}()
+	go func() {
+		defer m.wg.Done()
+		if err := m.grpcSrv.Serve(m.grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			m.Logger.Error("grpc server stopped", "error", err)
+		}
+	}()
+	go func() {
+		defer m.wg.Done()
+		m.watchHealth()
+	}()
+	m.Logger.Info("ticketd serving", "http", m.HTTPAddr(), "grpc", m.GRPCAddr(),
+		"store", storeName(cfg), "ticket_ttl", m.Service.TTL().String(), "ip_binding", cfg.IPBinding.String(), "dev", cfg.Dev)
+	if dev != nil {
+		dev.printBanner(m.Stdout, m.HTTPAddr(), m.GRPCAddr(), m.Service.TTL())
+	}
+	return nil
+}
+
+// watchHealth keeps the gRPC health status in step with the store.
+func (m *Main) watchHealth() {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		st := healthpb.HealthCheckResponse_SERVING
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if err := m.Service.Ready(ctx); err != nil {
+			st = healthpb.HealthCheckResponse_NOT_SERVING
+		}
+		cancel()
+		m.health.SetServingStatus("", st)
+		m.health.SetServingStatus(ticketv1.TicketService_ServiceDesc.ServiceName, st)
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// HTTPAddr returns the HTTP listener's address.
+func (m *Main) HTTPAddr() string { return m.httpLn.Addr().String() }
+
+// GRPCAddr returns the gRPC listener's address.
+func (m *Main) GRPCAddr() string { return m.grpcLn.Addr().String() }
+
+// Close stops serving: health goes NOT_SERVING first, listeners stop
+// accepting, in-flight requests get the configured grace period, then the
+// store is closed.
+func (m *Main) Close() error {
+	if m.stop == nil {
+		return nil
+	}
+	close(m.stop)
+	m.health.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownGrace)
+	defer cancel()
+	err := m.httpSrv.Shutdown(ctx)
+	done := make(chan struct{})
+	go func() { m.grpcSrv.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		m.grpcSrv.Stop()
+		<-done
+	}
+	m.wg.Wait()
+	if cerr := m.closeStore(); err == nil {
+		err = cerr
+	}
+	m.stop = nil
+	return err
+}
+
+// Run opens ticketd, serves until ctx is done, and shuts down.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	m.Logger.Info("shutting down", "grace", m.Config.ShutdownGrace.String())
+	return m.Close()
+}
+
+func (m *Main) closeListeners() {
+	for _, ln := range []net.Listener{m.httpLn, m.grpcLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}
+
+func checkLoopback(addrs ...string) error {
+	for _, a := range addrs {
+		host, _, err := net.SplitHostPort(a)
+		if err != nil {
+			return fmt.Errorf("--dev: %q: %w", a, err)
+		}
+		ip := net.ParseIP(host)
+		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("--dev serves loopback only; %q is not a loopback address", a)
+		}
+	}
+	return nil
+}
