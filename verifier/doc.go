@@ -1,0 +1,41 @@
+// Package verifier redeems wsticket tickets: it checks a presented ticket
+// against the request that carries it and burns it, in one atomic storage
+// step, so a ticket admits exactly one request.
+//
+// Which entry point:
+//
+//   - NewRedis: the WebSocket server shares ticketd's Redis. One GETDEL per
+//     redeem, no ticketd round trip. The fastest path.
+//   - clientlib.Dial: the server redeems through ticketd's gRPC API and
+//     needs no Redis credentials. *clientlib.Client has the same Redeem
+//     method.
+//   - New: any Store, such as ticketd's embedded store in the same process.
+//
+// Most servers do not call Redeem themselves: wsmiddleware.Require does it
+// during the WebSocket upgrade.
+//
+// # Semantics
+//
+// Redeem takes the ticket out of storage first and checks the bindings
+// second, so a ticket presented from the wrong IP, Origin or audience is
+// burned: a ticket shown from the wrong place must be assumed stolen.
+// Rejections are distinct sentinels (ErrUnknown, ErrExpired, ErrIPMismatch,
+// ErrOriginMismatch, ErrAudienceMismatch, ErrMalformed), each matching
+// ErrRejected through errors.Is; a storage failure is ErrUnavailable and
+// never a success. Reason gives a label for logs and metrics.
+//
+//	res, err := v.Redeem(ctx, verifier.Request{
+//		Ticket:   t,
+//		ClientIP: ip,
+//		Origin:   r.Header.Get("Origin"),
+//		Audience: "chat",
+//	})
+//	switch {
+//	case errors.Is(err, verifier.ErrRejected):
+//		// 401; log verifier.Reason(err)
+//	case err != nil:
+//		// 503: the store did not answer
+//	default:
+//		// res.UserID is authenticated
+//	}
+package verifier
