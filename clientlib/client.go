@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -81,8 +82,10 @@ func (c *Client) ctx(ctx context.Context) (context.Context, context.CancelFunc) 
 
 // Redeem checks and burns a ticket through ticketd. It implements the
 // interface wsmiddleware.Require takes. A rejection matches
-// verifier.ErrRejected (ticketd does not say why: ask its logs); a failure
-// to get an answer matches verifier.ErrUnavailable.
+// verifier.ErrRejected (ticketd does not say why: ask its logs). Anything
+// else matches verifier.ErrUnavailable: no answer, a store failure, or
+// ticketd refusing this client's own service key (which also matches
+// ErrUnauthenticated).
 func (c *Client) Redeem(ctx context.Context, req verifier.Request) (*verifier.Result, error) {
 	in := &ticketv1.RedeemTicketRequest{Ticket: req.Ticket, Origin: req.Origin, Audience: req.Audience}
 	if req.ClientIP.IsValid() {
@@ -92,7 +95,14 @@ func (c *Client) Redeem(ctx context.Context, req verifier.Request) (*verifier.Re
 	defer cancel()
 	out, err := c.api.RedeemTicket(ctx, in)
 	if err != nil {
-		return nil, fromStatus(err)
+		err = fromStatus(err)
+		if !errors.Is(err, verifier.ErrRejected) && !errors.Is(err, verifier.ErrUnavailable) {
+			// ticketd refused this client, not the ticket (a bad service
+			// key, say): a configuration fault, so the upgrade fails closed
+			// as unavailable, not as the user's 401.
+			err = fmt.Errorf("%w: %w", verifier.ErrUnavailable, err)
+		}
+		return nil, err
 	}
 	return &verifier.Result{
 		UserID:    out.GetUserId(),

@@ -15,6 +15,7 @@
 //
 // Errors: a rejected ticket matches verifier.ErrRejected; ticketd being
 // unreachable or its store failing matches verifier.ErrUnavailable; a
-// service key ticketd does not accept matches ErrUnauthenticated (a
-// configuration fault, so wsmiddleware answers 503, not 401).
+// service key ticketd does not accept matches ErrUnauthenticated (and, from
+// Redeem, verifier.ErrUnavailable too: a configuration fault, so
+// wsmiddleware answers 503, not 401).
 package clientlib

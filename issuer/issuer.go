@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/wsticket/wsticket/internal/origin"
 	"github.com/wsticket/wsticket/verifier"
 )
 
@@ -66,11 +67,11 @@ func New(store Store, opts *Options) (*Service, error) {
 		o.Now = time.Now
 	}
 	origins := make(map[string]struct{}, len(o.AllowedOrigins))
-	for _, origin := range o.AllowedOrigins {
-		if origin == "" || origin == "*" || origin == "null" {
-			return nil, fmt.Errorf("issuer: %q cannot be an allowed origin: list exact origins", origin)
+	for _, allowed := range o.AllowedOrigins {
+		if err := origin.Check(allowed); err != nil {
+			return nil, fmt.Errorf("issuer: AllowedOrigins: %w", err)
 		}
-		origins[origin] = struct{}{}
+		origins[allowed] = struct{}{}
 	}
 	return &Service{
 		store:    store,

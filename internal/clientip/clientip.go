@@ -4,6 +4,7 @@
 package clientip
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -20,7 +21,7 @@ type Trusted []netip.Prefix
 
 // ParseTrusted parses comma-separated CIDRs or bare addresses.
 func ParseTrusted(s string) (Trusted, error) {
-	var t Trusted
+	var prefixes []netip.Prefix
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
@@ -31,18 +32,36 @@ func ParseTrusted(s string) (Trusted, error) {
 			if err != nil {
 				return nil, err
 			}
-			a = Normalize(a)
-			t = append(t, netip.PrefixFrom(a, a.BitLen()))
+			prefixes = append(prefixes, netip.PrefixFrom(a, a.BitLen()))
 			continue
 		}
 		p, err := netip.ParsePrefix(f)
 		if err != nil {
 			return nil, err
 		}
-		if p.Addr().Is4In6() {
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		prefixes = append(prefixes, p)
+	}
+	return FromPrefixes(prefixes)
+}
+
+// FromPrefixes returns the trusted set of prefixes. Client addresses are
+// compared normalised, so an IPv4-mapped prefix (::ffff:10.0.0.0/104) is
+// unmapped to match them, and zones are dropped.
+func FromPrefixes(prefixes []netip.Prefix) (Trusted, error) {
+	t := make(Trusted, 0, len(prefixes))
+	for _, p := range prefixes {
+		if !p.IsValid() {
+			return nil, fmt.Errorf("invalid prefix %v", p)
 		}
-		t = append(t, p.Masked())
+		a := p.Addr().WithZone("")
+		bits := p.Bits()
+		if a.Is4In6() {
+			if bits < 96 {
+				return nil, fmt.Errorf("prefix %v is wider than the IPv4-mapped range", p)
+			}
+			a, bits = a.Unmap(), bits-96
+		}
+		t = append(t, netip.PrefixFrom(a, bits).Masked())
 	}
 	return t, nil
 }

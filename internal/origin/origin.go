@@ -1,0 +1,24 @@
+// Package origin validates allowlist entries for exact Origin matching.
+// Browsers send the serialised origin: lower-case scheme://host[:port] with
+// nothing after it. An allowlist entry of any other shape could never match
+// exactly, so configuring one is a mistake to report, not to tolerate.
+package origin
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Check reports why s cannot be an exact allowlist entry, or nil.
+func Check(s string) error {
+	switch s {
+	case "", "*", "null":
+		return fmt.Errorf("%q cannot be an allowed origin: list exact origins", s)
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.Scheme+"://"+u.Host != s || strings.ToLower(s) != s {
+		return fmt.Errorf("%q is not an origin: want lower-case scheme://host[:port] with no path or trailing slash", s)
+	}
+	return nil
+}

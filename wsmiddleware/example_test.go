@@ -1,0 +1,145 @@
+package wsmiddleware_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"time"
+
+	coder "github.com/coder/websocket"
+	"github.com/gorilla/websocket"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wsticket/wsticket/issuer"
+	"github.com/wsticket/wsticket/issuer/memstore"
+	"github.com/wsticket/wsticket/verifier"
+	"github.com/wsticket/wsticket/wsmiddleware"
+)
+
+// A handler behind Require reads who was admitted with FromContext. The
+// first request with a ticket is admitted, the replay is refused.
+func ExampleRequire() {
+	// ticketd's side, embedded here: a store and a service that mints.
+	store := memstore.New(nil)
+	defer store.Close()
+	svc, err := issuer.New(store, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	minted, err := svc.Mint(context.Background(), issuer.MintRequest{
+		UserID:   "alice",
+		ClientIP: netip.MustParseAddr("192.0.2.1"), // the client's address
+		Audience: "chat",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The WebSocket server's side. svc redeems in process here; a server
+	// elsewhere would use verifier.NewRedis or clientlib.
+	chat := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, _ := wsmiddleware.FromContext(r.Context())
+		fmt.Printf("welcome %s, query %q\n", res.UserID, r.URL.RawQuery)
+		// Upgrade here.
+	})
+	h := wsmiddleware.Require(svc, &wsmiddleware.Options{Audience: "chat"})(chat)
+
+	for range 2 {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/ws?room=7&ticket="+minted.Ticket, nil))
+		fmt.Println(rec.Code)
+	}
+	// Output:
+	// welcome alice, query "room=7"
+	// 200
+	// 401
+}
+
+// OnReject sees every refusal with its reason, never the ticket.
+func ExampleOptions_onReject() {
+	store := memstore.New(nil)
+	defer store.Close()
+	svc, err := issuer.New(store, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := wsmiddleware.Require(svc, &wsmiddleware.Options{
+		OnReject: func(r *http.Request, err error) {
+			fmt.Printf("refused %s: %s\n", r.URL, wsmiddleware.Reason(err))
+		},
+	})(http.NotFoundHandler())
+
+	for _, target := range []string{"/ws", "/ws?ticket=wst_nope", "/ws?ticket=a&ticket=b"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		fmt.Println(rec.Code, rec.Body.String())
+	}
+	// Output:
+	// refused /ws: no_ticket
+	// 401 {"error":{"code":"ticket_required","message":"a ticket is required"}}
+	//
+	// refused /ws: malformed
+	// 401 {"error":{"code":"ticket_rejected","message":"ticket rejected"}}
+	//
+	// refused /ws: duplicate_ticket
+	// 401 {"error":{"code":"ticket_rejected","message":"ticket rejected"}}
+}
+
+// With github.com/gorilla/websocket: a server that redeems straight from
+// ticketd's Redis, for pages on https://app.example.com. The Upgrader
+// accepts the Origin of what Require admitted.
+func ExampleRequire_gorilla() {
+	v := verifier.NewRedis(redis.NewClient(&redis.Options{Addr: "localhost:6379"}), nil)
+	upgrader := websocket.Upgrader{CheckOrigin: wsmiddleware.OriginChecked}
+	chat := func(w http.ResponseWriter, r *http.Request) {
+		res, _ := wsmiddleware.FromContext(r.Context())
+		conn, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return // Upgrade has answered the request
+		}
+		defer conn.Close()
+		conn.WriteMessage(websocket.TextMessage, []byte("hello "+res.UserID))
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", wsmiddleware.Require(v, &wsmiddleware.Options{
+		Audience:       "chat",
+		AllowedOrigins: []string{"https://app.example.com"},
+	})(http.HandlerFunc(chat)))
+	srv := &http.Server{Addr: ":8080", Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	log.Fatal(srv.ListenAndServe())
+}
+
+// With github.com/coder/websocket: Accept's OriginPatterns get the same
+// exact origins as Require. Patterns containing "://" are matched against
+// the Origin's scheme://host, so an exact origin matches only itself.
+func ExampleRequire_coder() {
+	origins := []string{"https://app.example.com"}
+	v := verifier.NewRedis(redis.NewClient(&redis.Options{Addr: "localhost:6379"}), nil)
+	chat := func(w http.ResponseWriter, r *http.Request) {
+		res, _ := wsmiddleware.FromContext(r.Context())
+		conn, err := coder.Accept(w, r, &coder.AcceptOptions{OriginPatterns: origins})
+		if err != nil {
+			return // Accept has answered the request
+		}
+		defer conn.CloseNow()
+		// Not r.Context(): coder/websocket warns against it after Accept.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn.Write(ctx, coder.MessageText, []byte("hello "+res.UserID))
+		conn.Close(coder.StatusNormalClosure, "")
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", wsmiddleware.Require(v, &wsmiddleware.Options{
+		Audience:       "chat",
+		AllowedOrigins: origins,
+		// Behind a load balancer on 10.0.0.0/8, believe its X-Forwarded-For.
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
+	})(http.HandlerFunc(chat)))
+	srv := &http.Server{Addr: ":8080", Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	log.Fatal(srv.ListenAndServe())
+}
