@@ -76,8 +76,8 @@ func (r *Record) Marshal(b []byte) []byte {
 	}
 	b = appendString(b, fieldOrigin, r.Origin)
 	b = appendString(b, fieldAudience, r.Audience)
-	b = appendInt(b, fieldIssued, r.IssuedAt.UnixMilli())
-	b = appendInt(b, fieldExpires, r.ExpiresAt.UnixMilli())
+	b = appendTime(b, fieldIssued, r.IssuedAt)
+	b = appendTime(b, fieldExpires, r.ExpiresAt)
 	if len(r.Claims) > 0 {
 		keys := make([]string, 0, len(r.Claims))
 		for k := range r.Claims {
@@ -107,7 +107,13 @@ func appendString(b []byte, num protowire.Number, s string) []byte {
 	return protowire.AppendString(b, s)
 }
 
-func appendInt(b []byte, num protowire.Number, v int64) []byte {
+// appendTime writes t in Unix milliseconds. The zero time is written as
+// nothing (0, proto3's unset), as Unmarshal reads it back.
+func appendTime(b []byte, num protowire.Number, t time.Time) []byte {
+	if t.IsZero() {
+		return b
+	}
+	v := t.UnixMilli()
 	if v == 0 {
 		return b
 	}
@@ -167,10 +173,18 @@ func (r *Record) setVarint(num protowire.Number, v uint64) {
 	case fieldBinding:
 		r.Binding = Binding(int32(v))
 	case fieldIssued:
-		r.IssuedAt = time.UnixMilli(int64(v))
+		r.IssuedAt = unixMilli(v)
 	case fieldExpires:
-		r.ExpiresAt = time.UnixMilli(int64(v))
+		r.ExpiresAt = unixMilli(v)
 	}
+}
+
+// unixMilli reads a time written by appendTime: 0 is the zero time.
+func unixMilli(v uint64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(int64(v))
 }
 
 func (r *Record) setBytes(num protowire.Number, v []byte) error {

@@ -126,14 +126,17 @@ func (s *Store) Take(ctx context.Context, hash [32]byte) ([]byte, error) {
 	return e.rec, nil
 }
 
-// RevokeUser deletes every record of userID. It scans every shard, so its
+// RevokeUser deletes every record of userID and reports how many were
+// still unexpired: like Redis, it does not count a record whose lifetime
+// has ended but that no sweep has removed yet. It scans every shard, so its
 // cost grows with the number of outstanding tickets (about 10 ms per
 // million); revocation is rare and this keeps Put and Take to one lock.
 func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 	if err := s.check(ctx); err != nil {
 		return 0, err
 	}
-	n := 0
+	now := s.now()
+	n, live := 0, 0
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
@@ -141,12 +144,15 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 			if e.userID == userID {
 				delete(sh.m, h)
 				n++
+				if now.Before(e.exp) {
+					live++
+				}
 			}
 		}
 		sh.mu.Unlock()
 	}
 	s.count.Add(int64(-n))
-	return n, nil
+	return live, nil
 }
 
 // Ping reports ErrClosed after Close, and nil otherwise.
