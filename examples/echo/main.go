@@ -1,0 +1,99 @@
+// Command echo is a WebSocket echo server behind wsmiddleware. It redeems
+// tickets remotely through ticketd's gRPC API, so it needs no Redis
+// credentials: only ticketd's address and a service key.
+//
+//	go run ./cmd/ticketd --dev        # prints a service key
+//	go run ./examples/echo -ticketd-plaintext -service-key "$WSTICKET_SERVICE_KEY"
+//
+// Flags also read ECHO_* variables: ECHO_ADDR, ECHO_TICKETD,
+// ECHO_SERVICE_KEY, ECHO_AUDIENCE, ECHO_ORIGINS, ECHO_TRUSTED_PROXIES,
+// ECHO_TICKETD_PLAINTEXT.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/wsticket/wsticket/clientlib"
+)
+
+type config struct {
+	addr, ticketd, serviceKey, audience, origins, trustedProxies string
+	plaintext                                                    bool
+}
+
+func parseFlags(args []string, getenv func(string) string) (*config, error) {
+	c := &config{}
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
+	fs.StringVar(&c.addr, "addr", env("ECHO_ADDR", "127.0.0.1:8081"), "listen address [$ECHO_ADDR]")
+	fs.StringVar(&c.ticketd, "ticketd", env("ECHO_TICKETD", "127.0.0.1:9090"), "ticketd's gRPC address [$ECHO_TICKETD]")
+	fs.StringVar(&c.serviceKey, "service-key", env("ECHO_SERVICE_KEY", ""), "service key for ticketd (prefer the variable) [$ECHO_SERVICE_KEY]")
+	fs.StringVar(&c.audience, "audience", env("ECHO_AUDIENCE", "echo"), "audience this endpoint redeems for [$ECHO_AUDIENCE]")
+	fs.StringVar(&c.origins, "origins", env("ECHO_ORIGINS", ""), "comma-separated exact origins allowed to connect [$ECHO_ORIGINS]")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", env("ECHO_TRUSTED_PROXIES", ""), "CIDRs whose X-Forwarded-For is believed [$ECHO_TRUSTED_PROXIES]")
+	fs.BoolVar(&c.plaintext, "ticketd-plaintext", env("ECHO_TICKETD_PLAINTEXT", "") == "true",
+		"talk to ticketd without TLS: only for ticketd on loopback (as with ticketd --dev) [$ECHO_TICKETD_PLAINTEXT]")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if c.serviceKey == "" {
+		return nil, errors.New("a service key is required (-service-key or ECHO_SERVICE_KEY)")
+	}
+	return c, nil
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "echo:", err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("echo failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg *config, log *slog.Logger) error {
+	tc, err := clientlib.Dial(cfg.ticketd, &clientlib.Options{ServiceKey: cfg.serviceKey, InsecurePlaintext: cfg.plaintext})
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	h, err := newHandler(tc, cfg, log)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Addr: cfg.addr, Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("echo serving", "addr", cfg.addr, "path", "/ws", "audience", cfg.audience, "ticketd", cfg.ticketd)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
