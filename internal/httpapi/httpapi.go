@@ -7,6 +7,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"path"
 
 	"github.com/wsticket/wsticket/internal/apierror"
 	"github.com/wsticket/wsticket/internal/auth"
@@ -48,7 +49,20 @@ func New(opts Options) http.Handler {
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, apierror.NotFound)
 	}))
-	return mux
+	return canonical(mux)
+}
+
+// canonical answers a non-canonical path ("//", "/./", "..", a trailing
+// slash) with the JSON 404 instead of ServeMux's HTML redirect, which a
+// client following it would turn from a POST into a GET.
+func canonical(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == "" || p != "/" && path.Clean(p) != p {
+			apierror.Write(w, apierror.NotFound)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // only serves h for the given methods and answers 405 in the JSON error

@@ -16,6 +16,9 @@ func Check(s string) error {
 	case "", "*", "null":
 		return fmt.Errorf("%q cannot be an allowed origin: list exact origins", s)
 	}
+	if strings.Contains(s, "*") {
+		return fmt.Errorf("%q: wildcards are not supported: list each exact origin", s)
+	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || u.Scheme+"://"+u.Host != s || strings.ToLower(s) != s {
 		return fmt.Errorf("%q is not an origin: want lower-case scheme://host[:port] with no path or trailing slash", s)

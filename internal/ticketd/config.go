@@ -93,26 +93,33 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (*Con
 	fs.SetOutput(out)
 	settings := c.settings()
 	for _, s := range settings {
-		val, from := s.def, "default"
-		if v := getenv(s.env); v != "" {
-			val, from = v, s.env
-		}
-		if err := s.set(val); err != nil {
-			return nil, fmt.Errorf("%s (from %s): %w", s.flag, from, err)
+		if err := s.set(s.def); err != nil {
+			return nil, fmt.Errorf("%s (default): %w", s.flag, err)
 		}
 		usage := s.usage + " [$" + s.env + "]"
 		if s.boolean {
-			fs.BoolFunc(s.flag, usage, func(v string) error { return s.set(v) })
+			fs.BoolFunc(s.flag, usage, s.set)
 		} else {
 			fs.Func(s.flag, usage+defaultNote(s.def), s.set)
 		}
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: ticketd [flags]\n\nticketd mints and redeems single-use WebSocket tickets.\nEvery flag can also be set by the environment variable shown.\n\n")
+		fmt.Fprintf(out, "Usage: ticketd [flags]\n\nticketd mints and redeems single-use WebSocket tickets.\nEvery flag can also be set by the environment variable shown; a flag given wins.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	// Variables apply only where no flag was given, so a flag overrides
+	// even an invalid variable.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, s := range settings {
+		if v := getenv(s.env); v != "" && !given[s.flag] {
+			if err := s.set(v); err != nil {
+				return nil, fmt.Errorf("%s (from %s): %w", s.flag, s.env, err)
+			}
+		}
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())

@@ -51,7 +51,7 @@ func prepareDev(cfg *Config, httpAddr string) (*devSecrets, error) {
 
 // printBanner writes the --dev instructions to stdout (never to the log):
 // the demo login JWT, the service key, and curl lines that mint and redeem.
-func (d *devSecrets) printBanner(w io.Writer, httpAddr, grpcAddr string, ttl time.Duration) {
+func (d *devSecrets) printBanner(w io.Writer, store, httpAddr, grpcAddr string, ttl time.Duration) {
 	key := d.serviceKey
 	keyNote := "generated for this run"
 	if !d.keyGenerated {
@@ -59,7 +59,7 @@ func (d *devSecrets) printBanner(w io.Writer, httpAddr, grpcAddr string, ttl tim
 	}
 	base := "http://" + httpAddr
 	fmt.Fprintf(w, `
-ticketd --dev: embedded store, loopback only, development secrets. Never use --dev in production.
+ticketd --dev: %[8]s store, loopback only, development secrets. Never use --dev in production.
 
   HTTP API   %[1]s
   gRPC API   %[2]s (plaintext)
@@ -78,5 +78,5 @@ Redeem it as a service (it is bound to 127.0.0.1 and to no Origin); a second run
 
   curl -s -X POST %[1]s/v1/tickets/redeem -H "Authorization: Bearer $WSTICKET_SERVICE_KEY" -d '{"ticket":"'"$T"'","client_ip":"127.0.0.1","audience":"demo"}'
 
-`, base, grpcAddr, ttl, DevUser, keyNote, d.loginJWT, key)
+`, base, grpcAddr, ttl, DevUser, keyNote, d.loginJWT, key, store)
 }

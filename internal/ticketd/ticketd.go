@@ -43,7 +43,8 @@ type Main struct {
 	httpSrv    *http.Server
 	grpcSrv    *grpc.Server
 	health     *health.Server
-	stop       chan struct{}
+	grace      time.Duration
+	cancel     context.CancelFunc // ends background work started by Open
 	wg         sync.WaitGroup
 }
 
@@ -57,7 +58,13 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.Stdout == nil {
 		m.Stdout = io.Discard
 	}
-	cfg := m.Config
+	// Work on a copy: --dev fills in generated secrets and origins, which
+	// must not leak back into the caller's Config.
+	c := *m.Config
+	cfg := &c
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 10 * time.Second
+	}
 	defer func() {
 		if err != nil {
 			m.closeListeners()
@@ -126,7 +133,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	healthpb.RegisterHealthServer(m.grpcSrv, m.health)
 	reflection.Register(m.grpcSrv)
 
-	m.stop = make(chan struct{})
+	m.grace = cfg.ShutdownGrace
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
 	m.wg.Add(3)
 	go func() {
 		defer m.wg.Done()
@@ -142,23 +151,23 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}()
 	go func() {
 		defer m.wg.Done()
-		m.watchHealth()
+		m.watchHealth(bg)
 	}()
 	m.Logger.Info("ticketd serving", "http", m.HTTPAddr(), "grpc", m.GRPCAddr(),
 		"store", storeName(cfg), "ticket_ttl", m.Service.TTL().String(), "ip_binding", cfg.IPBinding.String(), "dev", cfg.Dev)
 	if dev != nil {
-		dev.printBanner(m.Stdout, m.HTTPAddr(), m.GRPCAddr(), m.Service.TTL())
+		dev.printBanner(m.Stdout, storeName(cfg), m.HTTPAddr(), m.GRPCAddr(), m.Service.TTL())
 	}
 	return nil
 }
 
 // watchHealth keeps the gRPC health status in step with the store.
-func (m *Main) watchHealth() {
+func (m *Main) watchHealth(bg context.Context) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	for {
 		st := healthpb.HealthCheckResponse_SERVING
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ctx, cancel := context.WithTimeout(bg, time.Second)
 		if err := m.Service.Ready(ctx); err != nil {
 			st = healthpb.HealthCheckResponse_NOT_SERVING
 		}
@@ -166,7 +175,7 @@ func (m *Main) watchHealth() {
 		m.health.SetServingStatus("", st)
 		m.health.SetServingStatus(ticketv1.TicketService_ServiceDesc.ServiceName, st)
 		select {
-		case <-m.stop:
+		case <-bg.Done():
 			return
 		case <-t.C:
 		}
@@ -183,12 +192,12 @@ func (m *Main) GRPCAddr() string { return m.grpcLn.Addr().String() }
 // accepting, in-flight requests get the configured grace period, then the
 // store is closed.
 func (m *Main) Close() error {
-	if m.stop == nil {
+	if m.cancel == nil {
 		return nil
 	}
-	close(m.stop)
+	m.cancel()
 	m.health.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownGrace)
+	ctx, cancel := context.WithTimeout(context.Background(), m.grace)
 	defer cancel()
 	err := m.httpSrv.Shutdown(ctx)
 	done := make(chan struct{})
@@ -203,7 +212,7 @@ func (m *Main) Close() error {
 	if cerr := m.closeStore(); err == nil {
 		err = cerr
 	}
-	m.stop = nil
+	m.cancel = nil
 	return err
 }
 
@@ -213,7 +222,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	<-ctx.Done()
-	m.Logger.Info("shutting down", "grace", m.Config.ShutdownGrace.String())
+	m.Logger.Info("shutting down", "grace", m.grace.String())
 	return m.Close()
 }
 
