@@ -1,0 +1,265 @@
+package ticketd_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"io"
+	"net/netip"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsticket/wsticket/internal/clientip"
+	"github.com/wsticket/wsticket/internal/ticketd"
+	"github.com/wsticket/wsticket/issuer"
+)
+
+// env returns a getenv over vars.
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// sameConfig compares configurations, a nil list equal to an empty one.
+func sameConfig(a, b *ticketd.Config) bool {
+	norm := func(c *ticketd.Config) ticketd.Config {
+		n := *c
+		if len(n.AllowedOrigins) == 0 {
+			n.AllowedOrigins = nil
+		}
+		if len(n.TrustedProxies) == 0 {
+			n.TrustedProxies = nil
+		}
+		return n
+	}
+	return reflect.DeepEqual(norm(a), norm(b))
+}
+
+func parse(t *testing.T, args []string, vars map[string]string) *ticketd.Config {
+	t.Helper()
+	cfg, err := ticketd.ParseConfig(args, env(vars), io.Discard)
+	if err != nil {
+		t.Fatalf("ParseConfig(%q, %v): %v", args, vars, err)
+	}
+	return cfg
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	t.Parallel()
+	cfg := parse(t, nil, nil)
+	want := &ticketd.Config{
+		HTTPAddr:      "127.0.0.1:8080",
+		GRPCAddr:      "127.0.0.1:9090",
+		TicketTTL:     30 * time.Second,
+		IPBinding:     issuer.BindStrict,
+		ShutdownGrace: 10 * time.Second,
+		LogFormat:     "json",
+	}
+	if !sameConfig(cfg, want) {
+		t.Errorf("defaults\n got %+v\nwant %+v", cfg, want)
+	}
+	if cfg.IPBinding.String() != "strict" {
+		t.Errorf("IP binding %q, want strict", cfg.IPBinding)
+	}
+	// Empty variables are unset variables.
+	empty := map[string]string{}
+	for _, s := range settings {
+		empty[s.env] = ""
+	}
+	if got := parse(t, nil, empty); !sameConfig(got, want) {
+		t.Errorf("with empty variables\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// setting is a configuration knob with a non-default value for it.
+type setting struct {
+	flag, env, value string
+	check            func(*ticketd.Config) bool // the value took effect
+}
+
+// settings covers every knob, some with several values.
+var settings = []setting{
+	{"http-addr", "TICKETD_HTTP_ADDR", "0.0.0.0:18080", func(c *ticketd.Config) bool { return c.HTTPAddr == "0.0.0.0:18080" }},
+	{"grpc-addr", "TICKETD_GRPC_ADDR", "[::1]:19090", func(c *ticketd.Config) bool { return c.GRPCAddr == "[::1]:19090" }},
+	{"redis-url", "TICKETD_REDIS_URL", "redis://:pw@10.0.0.5:6380/2", func(c *ticketd.Config) bool { return c.RedisURL == "redis://:pw@10.0.0.5:6380/2" }},
+	{"jwt-hs256-secret", "TICKETD_JWT_HS256_SECRET", "0123456789abcdef0123456789abcdef!", func(c *ticketd.Config) bool { return c.JWTSecret == "0123456789abcdef0123456789abcdef!" }},
+	{"service-keys", "TICKETD_SERVICE_KEYS", "key-aaaaaaaaaaaaaaaa,key-bbbbbbbbbbbbbbbb", func(c *ticketd.Config) bool {
+		return c.ServiceKeys == "key-aaaaaaaaaaaaaaaa,key-bbbbbbbbbbbbbbbb"
+	}},
+	{"ticket-ttl", "TICKETD_TICKET_TTL", "1m30s", func(c *ticketd.Config) bool { return c.TicketTTL == 90*time.Second }},
+	{"allowed-origins", "TICKETD_ALLOWED_ORIGINS", "https://a.example.test, https://b.example.test:8443,", func(c *ticketd.Config) bool {
+		return slices.Equal(c.AllowedOrigins, []string{"https://a.example.test", "https://b.example.test:8443"})
+	}},
+	{"trusted-proxies", "TICKETD_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1,fd00::/8", func(c *ticketd.Config) bool {
+		want := clientip.Trusted{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32"), netip.MustParsePrefix("fd00::/8")}
+		return slices.Equal(c.TrustedProxies, want)
+	}},
+	{"ip-binding", "TICKETD_IP_BINDING", "prefix", func(c *ticketd.Config) bool { return c.IPBinding == issuer.BindPrefix }},
+	{"ip-binding", "TICKETD_IP_BINDING", "off", func(c *ticketd.Config) bool { return c.IPBinding == issuer.BindOff }},
+	{"shutdown-grace", "TICKETD_SHUTDOWN_GRACE", "3s", func(c *ticketd.Config) bool { return c.ShutdownGrace == 3*time.Second }},
+	{"log-format", "TICKETD_LOG_FORMAT", "text", func(c *ticketd.Config) bool { return c.LogFormat == "text" }},
+	{"log-format", "TICKETD_LOG_FORMAT", "json", func(c *ticketd.Config) bool { return c.LogFormat == "json" }},
+	{"dev", "TICKETD_DEV", "true", func(c *ticketd.Config) bool { return c.Dev && c.LogFormat == "text" }},
+	{"dev", "TICKETD_DEV", "1", func(c *ticketd.Config) bool { return c.Dev }},
+}
+
+// An environment variable and its flag give the same Config.
+func TestParseConfigEnvEqualsFlag(t *testing.T) {
+	t.Parallel()
+	for _, s := range settings {
+		t.Run(s.env+"="+s.value, func(t *testing.T) {
+			t.Parallel()
+			fromEnv := parse(t, nil, map[string]string{s.env: s.value})
+			fromFlag := parse(t, []string{"--" + s.flag + "=" + s.value}, nil)
+			args := []string{"-" + s.flag, s.value}
+			if s.flag == "dev" {
+				args = []string{"-dev"} // a boolean flag takes no separate value
+			}
+			fromSingleDash := parse(t, args, nil)
+			if !s.check(fromEnv) {
+				t.Errorf("%s=%s did not take effect: %+v", s.env, s.value, fromEnv)
+			}
+			if !sameConfig(fromEnv, fromFlag) {
+				t.Errorf("env and flag differ\n env %+v\nflag %+v", fromEnv, fromFlag)
+			}
+			if !sameConfig(fromFlag, fromSingleDash) {
+				t.Errorf("--%s=v and -%s v differ\n %+v\n %+v", s.flag, s.flag, fromFlag, fromSingleDash)
+			}
+		})
+	}
+}
+
+// The table above covers every variable ticketd documents.
+func TestParseConfigTableCoversHelp(t *testing.T) {
+	t.Parallel()
+	for _, name := range helpVariables(t) {
+		if !slices.ContainsFunc(settings, func(s setting) bool { return s.env == name }) {
+			t.Errorf("%s is documented in --help but not covered by the env/flag table", name)
+		}
+	}
+}
+
+func helpVariables(t *testing.T) []string {
+	t.Helper()
+	var out bytes.Buffer
+	_, err := ticketd.ParseConfig([]string{"--help"}, env(nil), &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("--help: %v, want flag.ErrHelp", err)
+	}
+	names := regexp.MustCompile(`\$(TICKETD_[A-Z0-9_]+)`).FindAllStringSubmatch(out.String(), -1)
+	var vars []string
+	for _, m := range names {
+		vars = append(vars, m[1])
+	}
+	return vars
+}
+
+func TestParseConfigHelp(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	cfg, err := ticketd.ParseConfig([]string{"--help"}, env(nil), &out)
+	if !errors.Is(err, flag.ErrHelp) || cfg != nil {
+		t.Fatalf("--help: %v, %v; want nil, flag.ErrHelp", cfg, err)
+	}
+	help := out.String()
+	for _, name := range []string{
+		"TICKETD_HTTP_ADDR", "TICKETD_GRPC_ADDR", "TICKETD_REDIS_URL", "TICKETD_JWT_HS256_SECRET",
+		"TICKETD_SERVICE_KEYS", "TICKETD_TICKET_TTL", "TICKETD_ALLOWED_ORIGINS", "TICKETD_TRUSTED_PROXIES",
+		"TICKETD_IP_BINDING", "TICKETD_SHUTDOWN_GRACE", "TICKETD_LOG_FORMAT", "TICKETD_DEV",
+	} {
+		if !strings.Contains(help, "$"+name) {
+			t.Errorf("--help does not mention $%s", name)
+		}
+	}
+	for _, s := range settings {
+		if !strings.Contains(help, "-"+s.flag) {
+			t.Errorf("--help does not list -%s", s.flag)
+		}
+	}
+	for _, def := range []string{"127.0.0.1:8080", "127.0.0.1:9090", "30s", "strict"} {
+		if !strings.Contains(help, def) {
+			t.Errorf("--help does not show the default %s", def)
+		}
+	}
+	// -h is help too.
+	if _, err := ticketd.ParseConfig([]string{"-h"}, env(nil), io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v, want flag.ErrHelp", err)
+	}
+}
+
+func TestParseConfigFlagOverridesEnv(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{
+		"TICKETD_HTTP_ADDR":       "0.0.0.0:1",
+		"TICKETD_TICKET_TTL":      "45s",
+		"TICKETD_IP_BINDING":      "off",
+		"TICKETD_ALLOWED_ORIGINS": "https://env.example.test",
+		"TICKETD_DEV":             "true",
+		"TICKETD_LOG_FORMAT":      "text",
+		"TICKETD_SERVICE_KEYS":    "env-key-aaaaaaaaaaaaaaaa",
+	}
+	cfg := parse(t, []string{
+		"--http-addr=127.0.0.1:2", "--ticket-ttl=20s", "--ip-binding=prefix",
+		"--allowed-origins=https://flag.example.test", "--dev=false", "--log-format=json",
+		"--service-keys=flag-key-bbbbbbbbbbbbbbbb",
+	}, vars)
+	want := &ticketd.Config{
+		HTTPAddr:       "127.0.0.1:2",
+		GRPCAddr:       "127.0.0.1:9090",
+		ServiceKeys:    "flag-key-bbbbbbbbbbbbbbbb",
+		TicketTTL:      20 * time.Second,
+		AllowedOrigins: []string{"https://flag.example.test"},
+		IPBinding:      issuer.BindPrefix,
+		ShutdownGrace:  10 * time.Second,
+		LogFormat:      "json",
+	}
+	if !sameConfig(cfg, want) {
+		t.Errorf("\n got %+v\nwant %+v", cfg, want)
+	}
+	// A variable the command line does not override still applies.
+	cfg = parse(t, []string{"--ticket-ttl=20s"}, vars)
+	if cfg.HTTPAddr != "0.0.0.0:1" || !cfg.Dev || cfg.IPBinding != issuer.BindOff {
+		t.Errorf("variables not overridden were lost: %+v", cfg)
+	}
+}
+
+func TestParseConfigInvalid(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ flag, env, value string }{
+		{"ticket-ttl", "TICKETD_TICKET_TTL", "abc"},
+		{"ticket-ttl", "TICKETD_TICKET_TTL", "30"},
+		{"ip-binding", "TICKETD_IP_BINDING", "loose"},
+		{"ip-binding", "TICKETD_IP_BINDING", "STRICT"},
+		{"trusted-proxies", "TICKETD_TRUSTED_PROXIES", "300.1.1.1/8"},
+		{"trusted-proxies", "TICKETD_TRUSTED_PROXIES", "10.0.0.0/33"},
+		{"trusted-proxies", "TICKETD_TRUSTED_PROXIES", "proxy.internal"},
+		{"log-format", "TICKETD_LOG_FORMAT", "xml"},
+		{"shutdown-grace", "TICKETD_SHUTDOWN_GRACE", "soon"},
+		{"dev", "TICKETD_DEV", "maybe"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := ticketd.ParseConfig(nil, env(map[string]string{tt.env: tt.value}), io.Discard)
+			if err == nil {
+				t.Errorf("%s=%q accepted: %+v", tt.env, tt.value, cfg)
+			} else if !strings.Contains(err.Error(), tt.flag) {
+				t.Errorf("%s=%q: error %q does not name the setting", tt.env, tt.value, err)
+			}
+			cfg, err = ticketd.ParseConfig([]string{"--" + tt.flag + "=" + tt.value}, env(nil), io.Discard)
+			if err == nil {
+				t.Errorf("--%s=%q accepted: %+v", tt.flag, tt.value, cfg)
+			} else if !strings.Contains(err.Error(), tt.flag) {
+				t.Errorf("--%s=%q: error %q does not name the flag", tt.flag, tt.value, err)
+			}
+		})
+	}
+	for _, args := range [][]string{{"--no-such-flag"}, {"serve"}, {"--http-addr"}} {
+		if _, err := ticketd.ParseConfig(args, env(nil), io.Discard); err == nil {
+			t.Errorf("ParseConfig(%q) accepted", args)
+		}
+	}
+}
