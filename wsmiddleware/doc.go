@@ -1,23 +1,29 @@
-// Package wsmiddleware redeems a wsticket during the WebSocket upgrade: a
-// net/http middleware that admits a request only when it brings a valid,
-// unused ticket, so a refused upgrade gets an HTTP error (401, 403 or 503
-// with a JSON body) before any WebSocket exists.
-//
-// A browser cannot set an Authorization header on new WebSocket(url), so
+// Package wsmiddleware redeems a wsticket when a WebSocket opens. A browser
+// cannot set an Authorization header on new WebSocket(url, protocols), so
 // the page first asks ticketd, over its authenticated HTTPS session, for a
 // ticket: an opaque, single-use secret that lives seconds and is bound to
-// the user, the page's Origin, the client IP and an audience. It then opens
-// wss://host/path?ticket=wst_.... Require takes the ticket from the query,
-// redeems it (which burns it, whatever the outcome), checks the bindings,
-// and hands the request on without the ticket in it.
+// the user, the page's Origin, the client IP and an audience. It then
+// carries the ticket to the WebSocket server in one of four ways, and this
+// package redeems it (which burns it, whatever the outcome), checks the
+// bindings, and hands on who was admitted.
 //
-// # Entry point
+// # Which entry point
 //
-// Require is the only constructor. It takes a Redeemer, which is either
-// *verifier.Direct (redeeming in process, straight from ticketd's Redis:
-// verifier.NewRedis) or *clientlib.Client (asking ticketd over gRPC), and an
-// *Options, nil for the defaults. The wrapped handler reads who was
-// admitted with FromContext:
+//   - Require: net/http middleware that redeems during the upgrade, for the
+//     query, subprotocol and cookie transports. A refused upgrade gets an
+//     HTTP error (400, 401, 403 or 503 with a JSON body) before any
+//     WebSocket exists. Use it unless the server must upgrade first.
+//   - RequireOrigin and FirstMessage: for the first-message transport. The
+//     middleware refuses foreign Origins before the upgrade; after it,
+//     FirstMessage reads the auth frame, redeems, and answers or closes
+//     the socket. Packages gorillaws and coderws adapt it to
+//     github.com/gorilla/websocket and github.com/coder/websocket; any
+//     other library needs the three methods of Conn.
+//
+// Both take a Redeemer: *verifier.Direct (redeeming in process, straight
+// from ticketd's Redis: verifier.NewRedis) or *clientlib.Client (asking
+// ticketd over gRPC). The handler reads who was admitted with FromContext
+// (behind Require) or from FirstMessage's result.
 //
 //	v := verifier.NewRedis(rdb, nil)
 //	mw := wsmiddleware.Require(v, &wsmiddleware.Options{
@@ -37,6 +43,54 @@
 // Put Require on the WebSocket route only: it refuses every request that
 // has no ticket, upgrade or not.
 //
+// # Transports
+//
+// The wire formats are fixed; browsers and wsticket's JS client depend on
+// them.
+//
+//   - Subprotocol: the client offers the non-secret companion protocol
+//     "wsticket" (Subprotocol), any protocols of its own, and exactly one
+//     secret entry "wsticket.<ticket>":
+//     new WebSocket(url, ["chat.v1", "wsticket", "wsticket." + ticket]).
+//     Require removes the secret entry before the next handler sees the
+//     request. The 101 response must echo a non-secret protocol: the
+//     application's when it negotiates one, otherwise "wsticket", because
+//     Chromium fails a connection whose 101 echoes none of the offered
+//     protocols. Give the library Subprotocols(yours...) (see there for
+//     gorilla/websocket's quirk). Protocols are compared case
+//     sensitively, as browsers do: "WSTICKET.x" is an ordinary protocol.
+//   - Query: ?ticket=<ticket> (Options.QueryParam). Easy, but URLs land in
+//     access logs, proxies and browser history; Options.Transports can turn
+//     it off.
+//   - Cookie: ticketd sets the ticket as the cookie "wsticket"
+//     (Options.CookieName), HttpOnly and SameSite=Strict, so script never
+//     sees it. A browser sends cookies with every request, which is what
+//     makes Cross-Site WebSocket Hijacking possible, so on this transport
+//     the Origin check cannot be switched off: a cookie ticket on a request
+//     without an Origin is refused (ErrNoOrigin), as is one from an Origin
+//     outside Options.AllowedOrigins, both after burning the ticket; and,
+//     as on every transport, the Origin must be byte for byte the one
+//     bound into the ticket.
+//   - First message: the server upgrades first; the client's first frame is
+//     the text {"type":"auth","ticket":"<ticket>"}; the server answers
+//     {"type":"auth_ok"}, or closes with 4401 (ticket rejected or frame
+//     malformed), 4408 (no auth frame within 5 s) or 1013 (try again later:
+//     the store failed). See FirstMessage.
+//
+// # Order and conflicts
+//
+// Require reads the subprotocol, then the query, then the cookie. It
+// refuses, without redeeming anything, a request whose one transport
+// carries two tickets (ErrDuplicateTicket), whose secret subprotocol entry
+// comes without the companion (ErrNoCompanion, 400), or that carries tickets
+// in both the subprotocol and the query (ErrAmbiguousTransport). The cookie
+// is read only when neither explicit transport carries a ticket: a leftover
+// cookie lives for the ticket's TTL and script cannot delete it, so it
+// never blocks, and is never confused with, an explicit ticket. A ticket in
+// a transport disabled by Options.Transports counts as absent. Whatever
+// happens, no ticket reaches the next handler or OnReject: the parameter,
+// the secret entry and the cookie are removed from the request.
+//
 // # Origin
 //
 // Require compares the request's Origin byte for byte with the Origin
@@ -48,9 +102,12 @@
 // switch it off.
 //
 // With github.com/gorilla/websocket, let the Upgrader accept what Require
-// admitted (see OriginChecked):
+// admitted (see OriginChecked), and negotiate the companion protocol:
 //
-//	upgrader := websocket.Upgrader{CheckOrigin: wsmiddleware.OriginChecked}
+//	upgrader := websocket.Upgrader{
+//		CheckOrigin:  wsmiddleware.OriginChecked,
+//		Subprotocols: wsmiddleware.Subprotocols(), // or ("chat.v1")
+//	}
 //	chat := func(w http.ResponseWriter, r *http.Request) {
 //		res, _ := wsmiddleware.FromContext(r.Context())
 //		conn, err := upgrader.Upgrade(w, r, nil) // on error the response is written
@@ -67,11 +124,16 @@
 //
 //	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 //		OriginPatterns: []string{"https://app.example.com"},
+//		Subprotocols:   wsmiddleware.Subprotocols(),
 //	})
 //
 // Requests without an Origin header (non-browser clients) pass both
 // libraries' checks; Require admits them only with a ticket minted without
-// an Origin.
+// an Origin, and never on the cookie transport.
+//
+// For the first-message transport, RequireOrigin refuses a foreign Origin
+// with 403 before the upgrade, and FirstMessage compares the upgrade
+// request's Origin with the ticket's bound Origin when it redeems.
 //
 // # Client IP
 //
@@ -83,8 +145,9 @@
 // # Logging
 //
 // The ticket is a secret and is never logged or put in an error by this
-// package. Access logs that print the URL or RequestURI are safe only if
-// they run inside Require (they see the request without the ticket); a log
-// that wraps Require sees the ticket. Options.OnReject receives the request
-// without its ticket and an error whose label Reason gives.
+// package. Access logs that print the URL, RequestURI or headers are safe
+// only if they run inside Require (they see the request without the
+// ticket); a log that wraps Require sees the ticket. Options.OnReject
+// receives the request without its ticket and an error whose label Reason
+// gives.
 package wsmiddleware

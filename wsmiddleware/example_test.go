@@ -90,10 +90,17 @@ func ExampleOptions_onReject() {
 
 // With github.com/gorilla/websocket: a server that redeems straight from
 // ticketd's Redis, for pages on https://app.example.com. The Upgrader
-// accepts the Origin of what Require admitted.
+// accepts the Origin of what Require admitted, and negotiates the
+// application's protocol or else the companion "wsticket" for clients that
+// send their ticket in Sec-WebSocket-Protocol.
 func ExampleRequire_gorilla() {
 	v := verifier.NewRedis(redis.NewClient(&redis.Options{Addr: "localhost:6379"}), nil)
-	upgrader := websocket.Upgrader{CheckOrigin: wsmiddleware.OriginChecked}
+	upgrader := websocket.Upgrader{
+		CheckOrigin: wsmiddleware.OriginChecked,
+		// Not a Sec-WebSocket-Protocol in Upgrade's response header:
+		// gorilla ignores it when Subprotocols is set (gorilla/websocket#404).
+		Subprotocols: wsmiddleware.Subprotocols("chat.v1"),
+	}
 	chat := func(w http.ResponseWriter, r *http.Request) {
 		res, _ := wsmiddleware.FromContext(r.Context())
 		conn, err := upgrader.Upgrade(w, r, nil)
@@ -116,12 +123,17 @@ func ExampleRequire_gorilla() {
 // With github.com/coder/websocket: Accept's OriginPatterns get the same
 // exact origins as Require. Patterns containing "://" are matched against
 // the Origin's scheme://host, so an exact origin matches only itself.
+// Accept negotiates only the protocols in Subprotocols
+// (coder/websocket#296), so the companion "wsticket" must be listed.
 func ExampleRequire_coder() {
 	origins := []string{"https://app.example.com"}
 	v := verifier.NewRedis(redis.NewClient(&redis.Options{Addr: "localhost:6379"}), nil)
 	chat := func(w http.ResponseWriter, r *http.Request) {
 		res, _ := wsmiddleware.FromContext(r.Context())
-		conn, err := coder.Accept(w, r, &coder.AcceptOptions{OriginPatterns: origins})
+		conn, err := coder.Accept(w, r, &coder.AcceptOptions{
+			OriginPatterns: origins,
+			Subprotocols:   wsmiddleware.Subprotocols(),
+		})
 		if err != nil {
 			return // Accept has answered the request
 		}
@@ -142,4 +154,64 @@ func ExampleRequire_coder() {
 	})(http.HandlerFunc(chat)))
 	srv := &http.Server{Addr: ":8080", Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	log.Fatal(srv.ListenAndServe())
+}
+
+// The protocols to give a WebSocket library behind Require: the
+// application's, then the companion the server echoes when the client
+// speaks none of them.
+func ExampleSubprotocols() {
+	fmt.Println(wsmiddleware.Subprotocols())
+	fmt.Println(wsmiddleware.Subprotocols("chat.v2", "chat.v1"))
+	// Output:
+	// [wsticket]
+	// [chat.v2 chat.v1 wsticket]
+}
+
+// A deployment that keeps tickets out of URLs (and so out of access logs)
+// reads only the subprotocol and the cookie. The next handler sees the
+// offered protocols without the secret entry.
+func ExampleOptions_transports() {
+	store := memstore.New(nil)
+	defer store.Close()
+	svc, err := issuer.New(store, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := wsmiddleware.Require(svc, &wsmiddleware.Options{
+		Transports: wsmiddleware.TransportSubprotocol | wsmiddleware.TransportCookie,
+		OnReject: func(r *http.Request, err error) {
+			fmt.Println("refused:", wsmiddleware.Reason(err))
+		},
+	})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Printf("admitted, offered %q\n", r.Header.Get("Sec-WebSocket-Protocol"))
+	}))
+	mint := func() string {
+		m, err := svc.Mint(context.Background(), issuer.MintRequest{UserID: "alice", ClientIP: netip.MustParseAddr("192.0.2.1")})
+		if err != nil {
+			log.Fatal(err)
+		}
+		return m.Ticket
+	}
+
+	// In the query: treated as absent.
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/ws?ticket="+mint(), nil))
+
+	// In Sec-WebSocket-Protocol, as new WebSocket(url, ["chat.v1",
+	// "wsticket", "wsticket." + ticket]) sends it.
+	r := httptest.NewRequest("GET", "/ws", nil)
+	r.Header.Set("Sec-WebSocket-Protocol", "chat.v1, wsticket, wsticket."+mint())
+	h.ServeHTTP(httptest.NewRecorder(), r)
+
+	// The secret entry without the companion: no browser could complete
+	// this upgrade, so it is refused before anything is redeemed.
+	r = httptest.NewRequest("GET", "/ws", nil)
+	r.Header.Set("Sec-WebSocket-Protocol", "wsticket."+mint())
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	fmt.Println(rec.Code)
+	// Output:
+	// refused: no_ticket
+	// admitted, offered "chat.v1, wsticket"
+	// refused: no_companion
+	// 400
 }

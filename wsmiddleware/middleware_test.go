@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -527,6 +528,9 @@ func TestRequirePanics(t *testing.T) {
 		{"no scheme", f.svc, &wsmiddleware.Options{AllowedOrigins: []string{"app.example.test"}}},
 		{"user info", f.svc, &wsmiddleware.Options{AllowedOrigins: []string{"https://u@app.example.test"}}},
 		{"invalid proxy prefix", f.svc, &wsmiddleware.Options{TrustedProxies: []netip.Prefix{{}}}},
+		{"unknown transport", f.svc, &wsmiddleware.Options{Transports: wsmiddleware.TransportQuery | 0x80}},
+		{"cookie name with a space", f.svc, &wsmiddleware.Options{CookieName: "ws ticket"}},
+		{"cookie name with =", f.svc, &wsmiddleware.Options{CookieName: "a=b"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -557,6 +561,12 @@ func TestReason(t *testing.T) {
 		{wsmiddleware.ErrNoTicket, "no_ticket"},
 		{wsmiddleware.ErrDuplicateTicket, "duplicate_ticket"},
 		{wsmiddleware.ErrOriginNotAllowed, "origin_forbidden"},
+		{wsmiddleware.ErrAmbiguousTransport, "ambiguous_transport"},
+		{wsmiddleware.ErrNoCompanion, "no_companion"},
+		{wsmiddleware.ErrNoOrigin, "no_origin"},
+		{wsmiddleware.ErrBadAuthFrame, "bad_auth_frame"},
+		{wsmiddleware.ErrAuthTimeout, "auth_timeout"},
+		{fmt.Errorf("wrapped: %w", wsmiddleware.ErrNoOrigin), "no_origin"},
 		{verifier.ErrIPMismatch, "ip_mismatch"},
 		{verifier.ErrRejected, "rejected"},
 		{verifier.ErrUnavailable, "unavailable"},
@@ -567,11 +577,30 @@ func TestReason(t *testing.T) {
 			t.Errorf("Reason(%v) = %q, want %q", tt.err, got, tt.want)
 		}
 	}
-	if !errors.Is(wsmiddleware.ErrDuplicateTicket, verifier.ErrRejected) {
-		t.Error("ErrDuplicateTicket does not match verifier.ErrRejected")
+	// Refusals about a ticket match verifier.ErrRejected; the others do not.
+	rejections := []error{wsmiddleware.ErrDuplicateTicket, wsmiddleware.ErrAmbiguousTransport, wsmiddleware.ErrBadAuthFrame}
+	others := []error{
+		wsmiddleware.ErrNoTicket, wsmiddleware.ErrOriginNotAllowed, wsmiddleware.ErrNoOrigin,
+		wsmiddleware.ErrNoCompanion, wsmiddleware.ErrAuthTimeout,
 	}
-	if errors.Is(wsmiddleware.ErrNoTicket, verifier.ErrRejected) || errors.Is(wsmiddleware.ErrOriginNotAllowed, verifier.ErrRejected) {
-		t.Error("ErrNoTicket or ErrOriginNotAllowed matches verifier.ErrRejected")
+	for _, err := range rejections {
+		if !errors.Is(err, verifier.ErrRejected) {
+			t.Errorf("%v does not match verifier.ErrRejected", err)
+		}
+	}
+	for _, err := range others {
+		if errors.Is(err, verifier.ErrRejected) {
+			t.Errorf("%v matches verifier.ErrRejected", err)
+		}
+	}
+	// The sentinels are distinct.
+	all := append(rejections, others...)
+	for i, a := range all {
+		for j, b := range all {
+			if i != j && errors.Is(a, b) {
+				t.Errorf("%v matches %v", a, b)
+			}
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package wsmiddleware
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
 
@@ -11,6 +12,60 @@ import (
 // DefaultQueryParam is the query parameter that carries the ticket unless
 // Options.QueryParam says otherwise.
 const DefaultQueryParam = "ticket"
+
+// DefaultCookieName is the cookie that carries the ticket unless
+// Options.CookieName says otherwise. ticketd sets it for a ticket minted
+// with {"cookie": true}.
+const DefaultCookieName = "wsticket"
+
+// Transport is a set of the ways a ticket can travel in an upgrade request,
+// for Options.Transports. Combine them with |.
+type Transport uint8
+
+// The transports Require reads, in the order it reads them. The first
+// message is no transport of Require's: see FirstMessage.
+const (
+	// TransportSubprotocol is the secret entry "wsticket.<ticket>" in
+	// Sec-WebSocket-Protocol, offered with the companion "wsticket".
+	TransportSubprotocol Transport = 1 << iota
+	// TransportQuery is the query parameter Options.QueryParam. Tickets in
+	// URLs land in access logs, proxies and browser history.
+	TransportQuery
+	// TransportCookie is the cookie Options.CookieName, set HttpOnly by
+	// ticketd. On this transport the Origin is mandatory.
+	TransportCookie
+
+	// AllTransports is every transport, the default.
+	AllTransports = TransportSubprotocol | TransportQuery | TransportCookie
+)
+
+// String returns "subprotocol", "query", "cookie", or the names of a set
+// joined by "|".
+func (t Transport) String() string {
+	if t == 0 {
+		return "none"
+	}
+	var s string
+	for _, n := range []struct {
+		t    Transport
+		name string
+	}{{TransportSubprotocol, "subprotocol"}, {TransportQuery, "query"}, {TransportCookie, "cookie"}} {
+		if t&n.t != 0 {
+			if s != "" {
+				s += "|"
+			}
+			s += n.name
+			t &^= n.t
+		}
+	}
+	if t != 0 {
+		if s != "" {
+			s += "|"
+		}
+		s += fmt.Sprintf("%#x", uint8(t))
+	}
+	return s
+}
 
 // Options configures Require. A nil *Options and the zero value both mean
 // the defaults; Require copies the struct, so changing it afterwards has no
@@ -26,7 +81,8 @@ type Options struct {
 	// the socket. A request whose Origin is not listed is refused with 403,
 	// and its ticket is still redeemed once so that it is burned: a ticket
 	// presented from the wrong place must be assumed stolen. Requests
-	// without an Origin (non-browser clients) are not affected.
+	// without an Origin (non-browser clients) are not affected, except on
+	// the cookie transport, which always requires an Origin.
 	//
 	// Default: none, meaning no allowlist of the middleware's own. The
 	// Origin is then still compared byte for byte with the Origin bound
@@ -37,9 +93,27 @@ type Options struct {
 	// and on "*" and "null": there is no allow-all switch.
 	AllowedOrigins []string
 
+	// Transports are the transports Require reads a ticket from. A ticket
+	// in a transport left out is treated as absent: it is not redeemed, not
+	// refused, and does not conflict with another transport, but it is
+	// still removed from the request the next handler sees. Disable
+	// TransportQuery to keep tickets out of access logs (clients then get
+	// 401 "ticket_required" for a query ticket), or TransportCookie on an
+	// endpoint that must never be opened with ambient credentials.
+	// Require panics on bits that name no transport.
+	//
+	// Default: 0, meaning AllTransports.
+	Transports Transport
+
 	// QueryParam is the query parameter that carries the ticket. The next
 	// handler never sees it. Default: "ticket" (DefaultQueryParam).
 	QueryParam string
+
+	// CookieName is the cookie that carries the ticket; it must equal the
+	// name ticketd sets. The next handler never sees it. Require panics on
+	// a name that is not a valid cookie name. Default: "wsticket"
+	// (DefaultCookieName).
+	CookieName string
 
 	// TrustedProxies are the networks of the reverse proxies whose
 	// X-Forwarded-For entries are believed when deriving the client IP the
@@ -50,12 +124,13 @@ type Options struct {
 
 	// OnReject, when set, is called once for every refused request, before
 	// the error response is written, with the reason for logs and metrics.
-	// r is the request with the ticket removed from its URL and RequestURI.
-	// err matches, through errors.Is, ErrNoTicket, ErrDuplicateTicket,
-	// ErrOriginNotAllowed, one of verifier's rejection reasons (all of which
-	// match verifier.ErrRejected), or verifier.ErrUnavailable (which wraps
-	// any context error); Reason(err) gives a short label. err never
-	// contains the ticket. OnReject must not write to the response.
+	// r is the request without any ticket: the query parameter, the secret
+	// subprotocol entry and the ticket cookie are removed. err matches,
+	// through errors.Is, one of this package's Err* values, one of
+	// verifier's rejection reasons (all of which match
+	// verifier.ErrRejected), or verifier.ErrUnavailable (which wraps any
+	// context error); Reason(err) gives a short label. err never contains
+	// the ticket. OnReject must not write to the response.
 	// Default: nothing is called.
 	OnReject func(r *http.Request, err error)
 }
@@ -63,11 +138,13 @@ type Options struct {
 // config is Options with defaults applied and lists turned into the forms
 // that are used on each request.
 type config struct {
-	audience string
-	origins  map[string]struct{} // nil: no allowlist of our own
-	param    string
-	trusted  clientip.Trusted
-	onReject func(*http.Request, error)
+	audience   string
+	origins    map[string]struct{} // nil: no allowlist of our own
+	transports Transport
+	param      string
+	cookie     string
+	trusted    clientip.Trusted
+	onReject   func(*http.Request, error)
 }
 
 // newConfig validates opts and applies the defaults. It panics on a
@@ -77,23 +154,50 @@ func newConfig(opts *Options) *config {
 	if opts != nil {
 		o = *opts
 	}
-	c := &config{audience: o.Audience, param: o.QueryParam, onReject: o.OnReject}
+	c := &config{
+		audience:   o.Audience,
+		transports: o.Transports,
+		param:      o.QueryParam,
+		cookie:     o.CookieName,
+		onReject:   o.OnReject,
+	}
+	if c.transports == 0 {
+		c.transports = AllTransports
+	}
+	if c.transports&^AllTransports != 0 {
+		panic(fmt.Sprintf("wsmiddleware: Options.Transports: unknown transports %v", c.transports&^AllTransports))
+	}
 	if c.param == "" {
 		c.param = DefaultQueryParam
 	}
-	if len(o.AllowedOrigins) > 0 {
-		c.origins = make(map[string]struct{}, len(o.AllowedOrigins))
-		for _, allowed := range o.AllowedOrigins {
-			if err := origin.Check(allowed); err != nil {
-				panic("wsmiddleware: Options.AllowedOrigins: " + err.Error())
-			}
-			c.origins[allowed] = struct{}{}
-		}
+	if c.cookie == "" {
+		c.cookie = DefaultCookieName
 	}
-	trusted, err := clientip.FromPrefixes(o.TrustedProxies)
-	if err != nil {
+	if !isToken(c.cookie) {
+		panic(fmt.Sprintf("wsmiddleware: Options.CookieName: %q is not a cookie name", c.cookie))
+	}
+	var err error
+	if c.origins, err = originSet(o.AllowedOrigins); err != nil {
+		panic("wsmiddleware: Options.AllowedOrigins: " + err.Error())
+	}
+	if c.trusted, err = clientip.FromPrefixes(o.TrustedProxies); err != nil {
 		panic("wsmiddleware: Options.TrustedProxies: " + err.Error())
 	}
-	c.trusted = trusted
 	return c
+}
+
+// originSet validates an allowlist and returns it as a set; nil for an
+// empty list.
+func originSet(list []string) (map[string]struct{}, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	set := make(map[string]struct{}, len(list))
+	for _, allowed := range list {
+		if err := origin.Check(allowed); err != nil {
+			return nil, err
+		}
+		set[allowed] = struct{}{}
+	}
+	return set, nil
 }

@@ -7,51 +7,70 @@ import (
 	"strings"
 )
 
-// This file is the one place that knows where a ticket travels in a
-// request. Today that is the query parameter only; other transports
-// (subprotocol, cookie, first message) extend ticketFrom and withoutTicket
-// into an ordered list, each finding and removing its own ticket.
+// This file is the one place that knows the order of the transports and
+// their conflicts; each transport's own file finds and removes its ticket.
 
-// ticketFrom returns the ticket r presents. It returns ErrNoTicket when
-// there is none (or it is empty) and ErrDuplicateTicket when the parameter
-// appears more than once, whatever the values.
+// ticketFrom returns the ticket r presents and the transport that carried
+// it. It reads the enabled transports in a fixed order:
 //
-// The query is read segment by segment rather than through url.ParseQuery,
-// which drops segments it cannot parse: every segment whose key unescapes
-// to the parameter name counts, so "ticket=a&tick%65t=b" is a duplicate and
-// no spelling of the parameter can hide a second ticket.
-func ticketFrom(r *http.Request, param string) (string, error) {
-	var (
-		ticket string
-		n      int
-	)
-	for seg := range strings.SplitSeq(r.URL.RawQuery, "&") {
-		key, value, _ := strings.Cut(seg, "=")
-		if !keyIs(key, param) {
-			continue
+//  1. the subprotocol: more than one secret entry is ErrDuplicateTicket,
+//     one without the companion ErrNoCompanion, one that is no token
+//     verifier.ErrMalformed;
+//  2. the query: the parameter more than once is ErrDuplicateTicket;
+//  3. a ticket in both is ErrAmbiguousTransport; in one, it is the ticket;
+//  4. only then the cookie: more than once is ErrDuplicateTicket.
+//
+// No ticket anywhere is ErrNoTicket. On every error nothing may be redeemed.
+// A leftover cookie never conflicts with an explicit ticket: it lives for
+// the ticket's TTL and script cannot delete an HttpOnly cookie.
+func (c *config) ticketFrom(r *http.Request) (string, Transport, error) {
+	var sub, query string
+	var inSub bool
+	if c.transports&TransportSubprotocol != 0 {
+		t, found, err := subprotocolTicket(r.Header)
+		if err != nil {
+			return "", TransportSubprotocol, err
 		}
-		if n++; n > 1 {
-			return "", ErrDuplicateTicket
+		sub, inSub = t, found
+	}
+	if c.transports&TransportQuery != 0 {
+		t, err := queryTicket(r.URL.RawQuery, c.param)
+		if err != nil {
+			return "", TransportQuery, err
 		}
-		ticket = value
-		if v, err := url.QueryUnescape(value); err == nil {
-			ticket = v
-		} // else the raw value stays, and the verifier finds it malformed.
+		query = t
 	}
-	if ticket == "" {
-		return "", ErrNoTicket
+	switch {
+	case inSub && query != "":
+		return "", 0, ErrAmbiguousTransport
+	case inSub:
+		return sub, TransportSubprotocol, nil
+	case query != "":
+		return query, TransportQuery, nil
 	}
-	return ticket, nil
+	if c.transports&TransportCookie != 0 {
+		t, err := cookieTicket(r.Header, c.cookie)
+		if err != nil {
+			return "", TransportCookie, err
+		}
+		if t != "" {
+			return t, TransportCookie, nil
+		}
+	}
+	return "", 0, ErrNoTicket
 }
 
 // withoutTicket returns a shallow copy of r with context ctx and without
-// the ticket: every occurrence of the ticket parameter is removed from the
-// URL's query (the other parameters keep their order and encoding), from
-// RequestURI, which access logs print, and from an already parsed Form.
-func withoutTicket(ctx context.Context, r *http.Request, param string) *http.Request {
+// any ticket, whether or not its transport is enabled: every occurrence of
+// the query parameter is removed from the URL's query (the other
+// parameters keep their order and encoding), from RequestURI, which access
+// logs print, and from an already parsed Form; every secret entry from
+// Sec-WebSocket-Protocol; and every ticket cookie from the Cookie lines.
+// The header is cloned before it is changed: r itself is left as it was.
+func (c *config) withoutTicket(ctx context.Context, r *http.Request) *http.Request {
 	r2 := r.WithContext(ctx)
 	u := *r.URL
-	u.RawQuery = removeParam(r.URL.RawQuery, param)
+	u.RawQuery = removeParam(r.URL.RawQuery, c.param)
 	if u.RawQuery == "" {
 		u.ForceQuery = false
 	}
@@ -65,37 +84,16 @@ func withoutTicket(ctx context.Context, r *http.Request, param string) *http.Req
 	if r.Form != nil {
 		r2.Form = make(url.Values, len(r.Form))
 		for k, v := range r.Form {
-			if k != param {
+			if k != c.param {
 				r2.Form[k] = v
 			}
 		}
 	}
+	if hasSecretProtocol(r.Header) || hasCookie(r.Header, c.cookie) {
+		h := r.Header.Clone()
+		withoutSecretProtocols(h)
+		withoutCookie(h, c.cookie)
+		r2.Header = h
+	}
 	return r2
-}
-
-// removeParam returns rawQuery without the segments whose key is param;
-// every other segment, empty ones included, is kept as it was.
-func removeParam(rawQuery, param string) string {
-	if rawQuery == "" {
-		return ""
-	}
-	kept := make([]string, 0, strings.Count(rawQuery, "&")+1)
-	for seg := range strings.SplitSeq(rawQuery, "&") {
-		if key, _, _ := strings.Cut(seg, "="); !keyIs(key, param) {
-			kept = append(kept, seg)
-		}
-	}
-	return strings.Join(kept, "&")
-}
-
-// keyIs reports whether a raw query key is param once unescaped.
-func keyIs(key, param string) bool {
-	if key == param {
-		return true
-	}
-	if !strings.ContainsAny(key, "%+") {
-		return false
-	}
-	k, err := url.QueryUnescape(key)
-	return err == nil && k == param
 }

@@ -18,13 +18,18 @@ func TestUserPackagesStayLean(t *testing.T) {
 		"github.com/wsticket/wsticket/internal/ticketd",
 	}
 	grpc := []string{"google.golang.org/grpc", "google.golang.org/protobuf/reflect", "github.com/wsticket/wsticket/proto"}
+	// The core middleware works with any WebSocket library; only its
+	// adapters import one, each its own.
+	wslibs := []string{"github.com/gorilla/websocket", "github.com/coder/websocket"}
 	cases := []struct {
 		pkg       string
 		forbidden []string
 	}{
 		// verifier wraps Redis and nothing else: no gRPC, no server code.
-		{"github.com/wsticket/wsticket/verifier", append(append([]string{}, server...), grpc...)},
-		{"github.com/wsticket/wsticket/wsmiddleware", append(append([]string{}, server...), grpc...)},
+		{"github.com/wsticket/wsticket/verifier", append(append(append([]string{}, server...), grpc...), wslibs...)},
+		{"github.com/wsticket/wsticket/wsmiddleware", append(append(append([]string{}, server...), grpc...), wslibs...)},
+		{"github.com/wsticket/wsticket/wsmiddleware/gorillaws", append(append(append([]string{}, server...), grpc...), wslibs[1])},
+		{"github.com/wsticket/wsticket/wsmiddleware/coderws", append(append(append([]string{}, server...), grpc...), wslibs[0])},
 		// clientlib wraps gRPC, and no server code.
 		{"github.com/wsticket/wsticket/clientlib", server},
 	}
