@@ -25,6 +25,14 @@ type Options struct {
 	ServiceKeys *auth.ServiceKeys
 	// TrustedProxies whose X-Forwarded-For is believed. Default: none.
 	TrustedProxies clientip.Trusted
+	// CookiePath is the Path of the ticket cookie set for {"cookie": true}.
+	// Default: "/".
+	CookiePath string
+	// InsecureCookie leaves the Secure attribute off the ticket cookie. Only
+	// for --dev, where ticketd serves plain HTTP on loopback; a browser
+	// would drop a Secure cookie set over plain HTTP anywhere else.
+	// Default: false.
+	InsecureCookie bool
 	// Logger receives one audit event per mint, redeem and refusal.
 	// Default: slog.Default().
 	Logger *slog.Logger

@@ -97,7 +97,9 @@ type env struct {
 }
 
 type envOptions struct {
-	trusted clientip.Trusted
+	trusted        clientip.Trusted
+	cookiePath     string
+	insecureCookie bool
 }
 
 // newEnv starts a server that allows appOrigin and trusts opts.trusted.
@@ -128,6 +130,8 @@ func newEnv(t testing.TB, opts *envOptions) *env {
 		JWT:            jv,
 		ServiceKeys:    keys,
 		TrustedProxies: opts.trusted,
+		CookiePath:     opts.cookiePath,
+		InsecureCookie: opts.insecureCookie,
 		Logger:         slog.New(slog.NewJSONHandler(logs, nil)),
 	}))
 	t.Cleanup(srv.Close)

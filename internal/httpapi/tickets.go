@@ -14,10 +14,13 @@ import (
 
 type mintRequest struct {
 	Audience string `json:"audience"`
+	// Cookie asks for the ticket as an HttpOnly cookie instead of in the
+	// body, so script (and XSS) never sees it.
+	Cookie bool `json:"cookie"`
 }
 
 type mintResponse struct {
-	Ticket    string    `json:"ticket"`
+	Ticket    string    `json:"ticket,omitempty"`
 	ExpiresAt time.Time `json:"expires_at"`
 	ExpiresIn int64     `json:"expires_in"`
 }
@@ -44,12 +47,41 @@ func (a *api) mint(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, "mint", err, attrs...)
 		return
 	}
-	a.Logger.LogAttrs(r.Context(), slog.LevelInfo, "minted", append(attrs, slog.String("ticket_fp", m.Fingerprint))...)
-	writeJSON(w, http.StatusCreated, mintResponse{
+	a.Logger.LogAttrs(r.Context(), slog.LevelInfo, "minted", append(attrs, slog.String("ticket_fp", m.Fingerprint), slog.Bool("cookie", req.Cookie))...)
+	resp := mintResponse{
 		Ticket:    m.Ticket,
 		ExpiresAt: m.ExpiresAt.UTC(),
 		ExpiresIn: int64(m.ExpiresAt.Sub(m.IssuedAt) / time.Second),
-	})
+	}
+	if req.Cookie {
+		http.SetCookie(w, a.ticketCookie(m.Ticket, resp.ExpiresIn))
+		resp.Ticket = ""
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+// CookieName is the cookie that carries a ticket minted with
+// {"cookie": true}; wsmiddleware reads the same name by default.
+const CookieName = "wsticket"
+
+// ticketCookie is the cookie transport: HttpOnly so script never sees the
+// ticket, SameSite=Strict so cross-site pages never send it, Secure unless
+// ticketd serves plain HTTP on loopback in --dev, and it expires with the
+// ticket.
+func (a *api) ticketCookie(ticket string, maxAge int64) *http.Cookie {
+	path := a.CookiePath
+	if path == "" {
+		path = "/"
+	}
+	return &http.Cookie{
+		Name:     CookieName,
+		Value:    ticket,
+		Path:     path,
+		MaxAge:   int(maxAge),
+		HttpOnly: true,
+		Secure:   !a.InsecureCookie,
+		SameSite: http.SameSiteStrictMode,
+	}
 }
 
 func (a *api) user(r *http.Request) (string, error) {

@@ -24,6 +24,7 @@ type Config struct {
 	AllowedOrigins []string
 	TrustedProxies clientip.Trusted
 	IPBinding      issuer.IPBinding
+	CookiePath     string
 	ShutdownGrace  time.Duration
 	LogFormat      string // "json" or "text"
 	Dev            bool
@@ -59,6 +60,13 @@ func (c *Config) settings() []setting {
 		{flag: "ip-binding", env: "TICKETD_IP_BINDING", def: "strict", usage: "how tickets bind the client IP: strict, prefix (/24, /64) or off", set: func(s string) (err error) {
 			c.IPBinding, err = issuer.ParseIPBinding(s)
 			return err
+		}},
+		{flag: "cookie-path", env: "TICKETD_COOKIE_PATH", def: "/", usage: "Path of the ticket cookie set when a mint asks for {\"cookie\": true}", set: func(s string) error {
+			if s == "" || s[0] != '/' || strings.ContainsAny(s, ";, \t") {
+				return errors.New("want an absolute path without ';', ',' or spaces")
+			}
+			c.CookiePath = s
+			return nil
 		}},
 		{flag: "shutdown-grace", env: "TICKETD_SHUTDOWN_GRACE", def: "10s", usage: "how long in-flight requests may finish after SIGTERM", set: func(s string) (err error) {
 			c.ShutdownGrace, err = time.ParseDuration(s)

@@ -55,6 +55,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		GRPCAddr:      "127.0.0.1:9090",
 		TicketTTL:     30 * time.Second,
 		IPBinding:     issuer.BindStrict,
+		CookiePath:    "/",
 		ShutdownGrace: 10 * time.Second,
 		LogFormat:     "json",
 	}
@@ -100,6 +101,7 @@ var settings = []setting{
 	{"ip-binding", "TICKETD_IP_BINDING", "prefix", func(c *ticketd.Config) bool { return c.IPBinding == issuer.BindPrefix }},
 	{"ip-binding", "TICKETD_IP_BINDING", "off", func(c *ticketd.Config) bool { return c.IPBinding == issuer.BindOff }},
 	{"shutdown-grace", "TICKETD_SHUTDOWN_GRACE", "3s", func(c *ticketd.Config) bool { return c.ShutdownGrace == 3*time.Second }},
+	{"cookie-path", "TICKETD_COOKIE_PATH", "/ws", func(c *ticketd.Config) bool { return c.CookiePath == "/ws" }},
 	{"log-format", "TICKETD_LOG_FORMAT", "text", func(c *ticketd.Config) bool { return c.LogFormat == "text" }},
 	{"log-format", "TICKETD_LOG_FORMAT", "json", func(c *ticketd.Config) bool { return c.LogFormat == "json" }},
 	{"dev", "TICKETD_DEV", "true", func(c *ticketd.Config) bool { return c.Dev && c.LogFormat == "text" }},
@@ -168,7 +170,7 @@ func TestParseConfigHelp(t *testing.T) {
 	for _, name := range []string{
 		"TICKETD_HTTP_ADDR", "TICKETD_GRPC_ADDR", "TICKETD_REDIS_URL", "TICKETD_JWT_HS256_SECRET",
 		"TICKETD_SERVICE_KEYS", "TICKETD_TICKET_TTL", "TICKETD_ALLOWED_ORIGINS", "TICKETD_TRUSTED_PROXIES",
-		"TICKETD_IP_BINDING", "TICKETD_SHUTDOWN_GRACE", "TICKETD_LOG_FORMAT", "TICKETD_DEV",
+		"TICKETD_IP_BINDING", "TICKETD_COOKIE_PATH", "TICKETD_SHUTDOWN_GRACE", "TICKETD_LOG_FORMAT", "TICKETD_DEV",
 	} {
 		if !strings.Contains(help, "$"+name) {
 			t.Errorf("--help does not mention $%s", name)
@@ -213,6 +215,7 @@ func TestParseConfigFlagOverridesEnv(t *testing.T) {
 		TicketTTL:      20 * time.Second,
 		AllowedOrigins: []string{"https://flag.example.test"},
 		IPBinding:      issuer.BindPrefix,
+		CookiePath:     "/",
 		ShutdownGrace:  10 * time.Second,
 		LogFormat:      "json",
 	}
@@ -238,6 +241,8 @@ func TestParseConfigInvalid(t *testing.T) {
 		{"trusted-proxies", "TICKETD_TRUSTED_PROXIES", "proxy.internal"},
 		{"log-format", "TICKETD_LOG_FORMAT", "xml"},
 		{"shutdown-grace", "TICKETD_SHUTDOWN_GRACE", "soon"},
+		{"cookie-path", "TICKETD_COOKIE_PATH", "ws"},
+		{"cookie-path", "TICKETD_COOKIE_PATH", "/a;b"},
 		{"dev", "TICKETD_DEV", "maybe"},
 	}
 	for _, tt := range tests {
