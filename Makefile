@@ -7,19 +7,29 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 STATICCHECK_VERSION := v0.8.2
 PROTOS := proto/wsticket/v1/ticket.proto proto/wsticket/v1/record.proto
 
-.PHONY: test deps redis vet lint proto proto-check bench fuzz build
+.PHONY: test deps vet lint proto proto-check bench build
 
-## test: install redis-server when missing, then vet and run every test with the race detector.
-test: redis vet
+## test: install what the tests need when missing, vet, run every Go test with the race
+## detector (real Redis, real browsers), then the browser client's unit tests.
+test: deps vet
 	$(GO) test -race -count=1 ./...
+	node --test clientlib/js/test/
 
-## redis: make sure redis-server (>= 6.2) is on PATH; tests start their own processes.
-redis:
-	@command -v redis-server >/dev/null 2>&1 || { \
+## deps: the programs the tests drive: redis-server (>= 6.2; tests start their own processes),
+## Chromium and Firefox ESR (headless browser tests) and Node.js (the browser client's tests).
+## Missing ones are installed with apt-get when running as root; otherwise the target says what to install.
+deps:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 || missing="$$missing firefox-esr"; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing redis-server with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
-	  else echo "redis-server is missing: install Redis >= 6.2 (tests start their own servers)"; exit 1; fi; }
+	    echo "installing$$missing with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing:$$missing (install them, e.g. with apt-get)"; exit 1; fi; \
+	fi
 
 vet:
 	$(GO) vet ./...
@@ -54,5 +64,5 @@ proto-check: proto
 	git diff --exit-code -I '^//[[:space:]]+protoc[[:space:]]' -- proto/
 
 ## bench: the mint and redeem baselines on both stores.
-bench: redis
+bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./issuer/... ./verifier/... | tee bench.txt

@@ -12,10 +12,12 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsticket/wsticket/wsmiddleware"
+	"github.com/wsticket/wsticket/wsmiddleware/coderws"
 )
 
-// newHandler serves /ws: the ticket is redeemed by wsmiddleware before the
-// upgrade, and the socket then echoes every message back.
+// newHandler serves /ws (query, subprotocol and cookie transports: the
+// ticket is redeemed by wsmiddleware before the upgrade) and, when origins
+// are configured, /ws/first-message; each socket echoes every message back.
 func newHandler(v wsmiddleware.Redeemer, cfg *config, log *slog.Logger) (http.Handler, error) {
 	var origins []string
 	for _, o := range strings.Split(cfg.origins, ",") {
@@ -39,34 +41,55 @@ func newHandler(v wsmiddleware.Redeemer, cfg *config, log *slog.Logger) (http.Ha
 		}
 		trusted = append(trusted, pfx)
 	}
+	onReject := func(r *http.Request, err error) {
+		log.Info("upgrade refused", "remote", r.RemoteAddr, "reason", wsmiddleware.Reason(err))
+	}
 	require := wsmiddleware.Require(v, &wsmiddleware.Options{
 		Audience:       cfg.audience,
 		AllowedOrigins: origins,
 		TrustedProxies: trusted,
-		OnReject: func(r *http.Request, err error) {
-			log.Info("upgrade refused", "remote", r.RemoteAddr, "error", err)
-		},
+		OnReject:       onReject,
 	})
+	// coder/websocket checks Origin again (full origins, with "://", match
+	// with their scheme; its default is same-host only) and negotiates only
+	// the subprotocols listed: "wsticket" must be among them, or a browser
+	// that offered it fails the connection.
+	accept := &websocket.AcceptOptions{OriginPatterns: origins, Subprotocols: wsmiddleware.Subprotocols()}
 	mux := http.NewServeMux()
+	// Query, subprotocol and cookie: the ticket is redeemed before the upgrade.
 	mux.Handle("/ws", require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The middleware has already matched Origin exactly against the
-		// allowlist and the ticket; coder/websocket checks it again. Full
-		// origins (with "://") are matched with their scheme; its default
-		// is same-host only.
-		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: origins})
+		c, err := websocket.Accept(w, r, accept)
 		if err != nil {
 			return
 		}
+		defer c.CloseNow()
 		user, _ := wsmiddleware.FromContext(r.Context())
-		log.Info("connected", "user", user.UserID, "ticket_fp", user.Fingerprint)
+		log.Info("connected", "user", user.UserID, "ticket_fp", user.Fingerprint, "protocol", c.Subprotocol())
 		echo(r.Context(), c)
 	})))
+	// First message: Origin is checked before the upgrade, the ticket comes
+	// in the first frame after it.
+	if len(origins) > 0 {
+		fm := &wsmiddleware.FirstMessageOptions{Audience: cfg.audience, AllowedOrigins: origins, TrustedProxies: trusted, OnReject: onReject}
+		mux.Handle("/ws/first-message", wsmiddleware.RequireOrigin(fm)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := websocket.Accept(w, r, accept)
+			if err != nil {
+				return
+			}
+			defer c.CloseNow()
+			user, err := coderws.FirstMessage(r.Context(), c, r, v, fm)
+			if err != nil {
+				return // closed with 4401, 4408 or 1013; OnReject has logged why
+			}
+			log.Info("connected", "user", user.UserID, "ticket_fp", user.Fingerprint, "transport", "first-message")
+			echo(r.Context(), c)
+		})))
+	}
 	return mux, nil
 }
 
 // echo writes every message back unchanged until the peer closes.
 func echo(ctx context.Context, c *websocket.Conn) {
-	defer c.CloseNow()
 	c.SetReadLimit(64 << 10)
 	for {
 		typ, msg, err := c.Read(ctx)

@@ -61,6 +61,7 @@ func (d *devSecrets) printBanner(w io.Writer, store, httpAddr, grpcAddr string, 
 	fmt.Fprintf(w, `
 ticketd --dev: %[8]s store, loopback only, development secrets. Never use --dev in production.
 
+  Demo       %[1]s/demo   (open it in a browser)
   HTTP API   %[1]s
   gRPC API   %[2]s (plaintext)
   tickets    live %[3]s, single use

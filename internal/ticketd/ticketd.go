@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/wsticket/wsticket/internal/auth"
+	"github.com/wsticket/wsticket/internal/demo"
 	"github.com/wsticket/wsticket/internal/grpcapi"
 	"github.com/wsticket/wsticket/internal/httpapi"
 	"github.com/wsticket/wsticket/issuer"
@@ -36,6 +37,8 @@ type Main struct {
 
 	// Service is the issuer, available after Open.
 	Service *issuer.Service
+	// Demo is the --dev demo at /demo, nil outside --dev.
+	Demo *demo.Demo
 
 	closeStore func() error
 	httpLn     net.Listener
@@ -109,10 +112,20 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 
+	var handler http.Handler = httpapi.New(httpapi.Options{
+		Service: m.Service, JWT: jwtv, ServiceKeys: keys, TrustedProxies: cfg.TrustedProxies, Logger: m.Logger,
+		CookiePath: cfg.CookiePath, InsecureCookie: cfg.Dev,
+	})
+	if dev != nil {
+		m.Demo = demo.New(demo.Options{Redeemer: m.Service, AllowedOrigins: cfg.AllowedOrigins, LoginJWT: dev.loginJWT, Logger: m.Logger})
+		mux := http.NewServeMux()
+		mux.Handle("/", handler)
+		mux.Handle("/demo", m.Demo)
+		mux.Handle("/demo/", m.Demo)
+		handler = mux
+	}
 	m.httpSrv = &http.Server{
-		Handler: httpapi.New(httpapi.Options{
-			Service: m.Service, JWT: jwtv, ServiceKeys: keys, TrustedProxies: cfg.TrustedProxies, Logger: m.Logger,
-		}),
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,

@@ -1,0 +1,155 @@
+// Package demo is the page ticketd --dev serves at /demo: a browser uses
+// wsticket's client to get tickets and open WebSockets to echo endpoints
+// inside ticketd, protected by wsmiddleware with the in-process verifier,
+// over every transport, with a log of what happened (replays refused
+// included). A self-test mode runs every scenario and reports the results,
+// which the real-browser tests use.
+package demo
+
+import (
+	"context"
+	"embed"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wsticket/wsticket/clientlib/js"
+	"github.com/wsticket/wsticket/wsmiddleware"
+)
+
+// Audience is the audience of the demo's endpoints.
+const Audience = "demo"
+
+//go:embed static
+var static embed.FS
+
+var page = template.Must(template.ParseFS(static, "static/index.html"))
+
+// Options configures New.
+type Options struct {
+	// Redeemer redeems tickets in process (ticketd's issuer.Service).
+	Redeemer wsmiddleware.Redeemer
+	// AllowedOrigins are the exact origins allowed to open the demo's
+	// sockets: ticketd's own.
+	AllowedOrigins []string
+	// LoginJWT is the --dev login JWT the page mints with.
+	LoginJWT string
+	// Logger receives connection events and refusals. Default: discard.
+	Logger *slog.Logger
+}
+
+// Demo serves /demo and its sockets.
+type Demo struct {
+	mux   *http.ServeMux
+	opts  Options
+	mu    sync.Mutex
+	conns map[*websocket.Conn]struct{}
+}
+
+// New returns the demo handler; mount it at /demo and /demo/.
+func New(opts Options) *Demo {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	d := &Demo{mux: http.NewServeMux(), opts: opts, conns: map[*websocket.Conn]struct{}{}}
+	onReject := func(r *http.Request, err error) {
+		opts.Logger.Info("demo upgrade refused", "reason", wsmiddleware.Reason(err), "origin", r.Header.Get("Origin"))
+	}
+	mwOpts := &wsmiddleware.Options{Audience: Audience, AllowedOrigins: opts.AllowedOrigins, OnReject: onReject}
+	d.mux.Handle("GET /demo", http.HandlerFunc(d.index))
+	d.mux.Handle("GET /demo/{$}", http.RedirectHandler("/demo", http.StatusFound))
+	sub, _ := fs.Sub(static, "static")
+	d.mux.Handle("GET /demo/demo.js", http.StripPrefix("/demo/", http.FileServerFS(sub)))
+	d.mux.Handle("GET /demo/wsticket.js", http.StripPrefix("/demo/", http.FileServerFS(js.FS)))
+	d.mux.Handle("/demo/ws", wsmiddleware.Require(opts.Redeemer, mwOpts)(http.HandlerFunc(d.echo)))
+	d.mux.Handle("/demo/ws/first-message", firstMessage(d, opts, mwOpts))
+	d.mux.Handle("POST /demo/drop", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"dropped":` + strconv.Itoa(d.Drop()) + `}`))
+	}))
+	return d
+}
+
+func (d *Demo) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.mux.ServeHTTP(w, r) }
+
+func (d *Demo) index(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss: http://127.0.0.1:* http://localhost:*; style-src 'self' 'unsafe-inline'")
+	page.Execute(w, struct{ LoginJWT, Audience string }{d.opts.LoginJWT, Audience})
+}
+
+// accept upgrades an admitted request. ticketd's server has read and write
+// timeouts for its API; a socket must outlive them, so they are cleared.
+func (d *Demo) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		OriginPatterns: d.opts.AllowedOrigins,
+		Subprotocols:   wsmiddleware.Subprotocols(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.SetReadLimit(64 << 10)
+	d.mu.Lock()
+	d.conns[c] = struct{}{}
+	d.mu.Unlock()
+	return c, nil
+}
+
+func (d *Demo) forget(c *websocket.Conn) {
+	d.mu.Lock()
+	delete(d.conns, c)
+	d.mu.Unlock()
+	c.CloseNow()
+}
+
+// echo serves /demo/ws: the ticket came by query, subprotocol or cookie and
+// was redeemed before the upgrade.
+func (d *Demo) echo(w http.ResponseWriter, r *http.Request) {
+	c, err := d.accept(w, r)
+	if err != nil {
+		return
+	}
+	defer d.forget(c)
+	res, _ := wsmiddleware.FromContext(r.Context())
+	d.opts.Logger.Info("demo connected", "user", res.UserID, "ticket_fp", res.Fingerprint, "protocol", c.Subprotocol())
+	echoLoop(r.Context(), c)
+}
+
+// echoLoop writes every message back unchanged until the peer closes.
+func echoLoop(ctx context.Context, c *websocket.Conn) {
+	for {
+		typ, msg, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		if err := c.Write(ctx, typ, msg); err != nil {
+			return
+		}
+	}
+}
+
+// Drop closes every open demo socket with 1012 (service restart), so a
+// person, or a test, can watch the client reconnect with a fresh ticket.
+func (d *Demo) Drop() int {
+	d.mu.Lock()
+	conns := make([]*websocket.Conn, 0, len(d.conns))
+	for c := range d.conns {
+		conns = append(conns, c)
+	}
+	d.mu.Unlock()
+	for _, c := range conns {
+		go c.Close(websocket.StatusServiceRestart, "dropped by the demo")
+	}
+	return len(conns)
+}

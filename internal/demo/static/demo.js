@@ -1,0 +1,221 @@
+// The wsticket demo page. It never prints, stores or sends a ticket
+// anywhere but to ticketd's WebSocket endpoints.
+import { connect } from "./wsticket.js";
+
+const jwt = document.querySelector('meta[name="wsticket-jwt"]').content;
+const audience = document.querySelector('meta[name="wsticket-audience"]').content;
+const wsBase = (location.protocol === "https:" ? "wss://" : "ws://") + location.host;
+const ticketUrl = "/v1/tickets";
+const getAuthHeader = async () => "Bearer " + jwt;
+const logEl = document.getElementById("log");
+
+function log(text, cls = "") {
+  const line = document.createElement("div");
+  line.className = cls;
+  line.textContent = new Date().toLocaleTimeString() + "  " + text;
+  logEl.append(line);
+  logEl.scrollTop = logEl.scrollHeight;
+}
+
+function endpoint(base, transport) {
+  return base + (transport === "first-message" ? "/ws/first-message" : "/ws");
+}
+
+// --- The interactive part -------------------------------------------------
+
+let sock = null;
+
+function open(transport) {
+  if (sock) sock.close(1000, "switching transport");
+  log(`asking ticketd for a ticket, then connecting via ${transport}…`, "info");
+  const s = connect({
+    ticketUrl, audience, transport, getAuthHeader,
+    url: endpoint(wsBase + "/demo", transport),
+    reconnect: { initialDelayMs: 250, maxDelayMs: 5000 },
+    onAuthError: () => log("ticketd refused the login JWT (401): stopped", "bad"),
+  });
+  sock = s;
+  s.addEventListener("open", () => log(`open via ${transport}; the server echoed protocol "${s.protocol || ""}"`, "ok"));
+  s.addEventListener("message", (e) => log(`echo: ${e.data}`));
+  s.addEventListener("reconnecting", (e) => log(`connection lost; reconnecting with a fresh ticket in ${e.delayMs} ms (attempt ${e.attempt})`, "info"));
+  s.addEventListener("close", (e) => log(`closed (code ${e.code})`, "info"));
+  s.addEventListener("error", () => log("socket error", "bad"));
+}
+
+// mint asks ticketd for a ticket directly (the client library does this for
+// every connect; the attack demos need the raw ticket).
+async function mint(aud, cookie = false) {
+  const resp = await fetch(ticketUrl, {
+    method: "POST", credentials: "include",
+    headers: { "Content-Type": "application/json", Authorization: "Bearer " + jwt },
+    body: JSON.stringify({ audience: aud, cookie }),
+  });
+  if (resp.status !== 201) throw new Error(`ticketd answered ${resp.status}`);
+  return (await resp.json()).ticket;
+}
+
+// tryOpen opens a raw WebSocket and reports whether the upgrade succeeded,
+// the protocol the server echoed, and whether one message echoed back.
+function tryOpen(url, protocols = []) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, protocols);
+    const timer = setTimeout(() => { ws.close(); resolve({ opened: false, code: "timeout" }); }, 8000);
+    let opened = false;
+    ws.onopen = () => { opened = true; ws.send("ping"); };
+    ws.onmessage = (e) => {
+      clearTimeout(timer);
+      const protocol = ws.protocol;
+      ws.close(1000);
+      resolve({ opened: true, protocol, echoed: e.data === "ping" });
+    };
+    ws.onclose = (e) => { if (!opened) { clearTimeout(timer); resolve({ opened: false, code: e.code }); } };
+  });
+}
+
+async function replay() {
+  const t = await mint(audience);
+  const url = wsBase + "/demo/ws?ticket=" + encodeURIComponent(t);
+  const first = await tryOpen(url);
+  log(`first use of a ticket: ${first.opened ? "admitted" : "refused"}`, first.opened ? "ok" : "bad");
+  const second = await tryOpen(url);
+  log(`replay of the same ticket: ${second.opened ? "ADMITTED (bug!)" : "refused before the upgrade"}`, second.opened ? "bad" : "ok");
+  return { first, second };
+}
+
+async function otherAudience() {
+  const t = await mint("not-" + audience);
+  const r = await tryOpen(wsBase + "/demo/ws?ticket=" + encodeURIComponent(t));
+  log(`ticket minted for another audience: ${r.opened ? "ADMITTED (bug!)" : "refused (and burned)"}`, r.opened ? "bad" : "ok");
+  return r;
+}
+
+async function drop() {
+  const r = await (await fetch("/demo/drop", { method: "POST" })).json();
+  log(`server dropped ${r.dropped} socket(s)`, "info");
+  return r.dropped;
+}
+
+for (const b of document.querySelectorAll("button[data-transport]")) {
+  b.addEventListener("click", () => open(b.dataset.transport));
+}
+document.getElementById("disconnect").addEventListener("click", () => { if (sock) sock.close(1000, "bye"); sock = null; });
+document.getElementById("send").addEventListener("click", () => {
+  if (!sock || sock.readyState !== 1) return log("not connected", "bad");
+  sock.send(document.getElementById("message").value);
+});
+document.getElementById("replay").addEventListener("click", () => replay().catch((e) => log(String(e), "bad")));
+document.getElementById("audience").addEventListener("click", () => otherAudience().catch((e) => log(String(e), "bad")));
+document.getElementById("drop").addEventListener("click", () => drop().catch((e) => log(String(e), "bad")));
+document.getElementById("selftest").addEventListener("click", () => selftest({}));
+
+// --- The self-test: every scenario, with results ---------------------------
+// ?selftest=<collector>&echo=<ws base of examples/echo>&foreign=<page URL>
+// runs it automatically and POSTs the results to <collector>/results; the
+// real-browser tests drive the page this way.
+
+const TRANSPORTS = ["query", "subprotocol", "cookie", "first-message"];
+
+// viaClient connects with the client library, echoes one message, and
+// resolves with the protocol the server echoed.
+function viaClient(transport, url, aud) {
+  return new Promise((resolve, reject) => {
+    const s = connect({ ticketUrl, url, audience: aud, transport, getAuthHeader, reconnect: false });
+    const timer = setTimeout(() => { s.close(); reject(new Error("timed out")); }, 8000);
+    let opened = false;
+    s.addEventListener("open", () => { opened = true; s.send("hello " + transport); });
+    s.addEventListener("message", (e) => {
+      clearTimeout(timer);
+      const protocol = s.protocol;
+      s.close(1000);
+      if (e.data !== "hello " + transport) reject(new Error("wrong echo"));
+      else resolve({ protocol });
+    });
+    s.addEventListener("close", (e) => { if (!opened) { clearTimeout(timer); reject(new Error("refused, close code " + e.code)); } });
+  });
+}
+
+function checkProtocol(transport, protocol) {
+  if (protocol && protocol.startsWith("wsticket.")) throw new Error("the server echoed the secret entry");
+  if (transport === "subprotocol" && protocol !== "wsticket") throw new Error(`echoed protocol "${protocol}", want "wsticket"`);
+  return { protocol };
+}
+
+async function reconnects() {
+  return new Promise((resolve, reject) => {
+    let opens = 0, reconnecting = 0;
+    const s = connect({
+      ticketUrl, audience, transport: "query", getAuthHeader,
+      url: wsBase + "/demo/ws", reconnect: { initialDelayMs: 100, maxDelayMs: 400 },
+    });
+    const timer = setTimeout(() => { s.close(); reject(new Error(`timed out after ${opens} opens`)); }, 15000);
+    s.addEventListener("reconnecting", () => { reconnecting++; });
+    s.addEventListener("open", () => {
+      opens++;
+      if (opens === 1) drop();
+      else s.send("after reconnect");
+    });
+    s.addEventListener("message", (e) => {
+      if (opens >= 2 && e.data === "after reconnect") {
+        clearTimeout(timer);
+        s.close(1000);
+        resolve({ opens, reconnecting });
+      }
+    });
+  });
+}
+
+async function selftest({ collector, echoBase, foreign }) {
+  const results = [];
+  const check = async (name, fn) => {
+    try {
+      results.push({ name, ok: true, detail: await fn() });
+      log(`PASS ${name}`, "ok");
+    } catch (e) {
+      results.push({ name, ok: false, detail: String((e && e.message) || e) });
+      log(`FAIL ${name}: ${(e && e.message) || e}`, "bad");
+    }
+  };
+  const refused = async (promise) => {
+    const r = await promise;
+    if (r.opened) throw new Error("admitted");
+    return r;
+  };
+  for (const t of TRANSPORTS) {
+    await check(`demo/${t}`, async () => checkProtocol(t, (await viaClient(t, endpoint(wsBase + "/demo", t), audience)).protocol));
+  }
+  if (echoBase) {
+    for (const t of TRANSPORTS) {
+      await check(`echo/${t}`, async () => checkProtocol(t, (await viaClient(t, endpoint(echoBase, t), "echo")).protocol));
+    }
+  }
+  await check("replay refused", async () => {
+    const { first, second } = await replay();
+    if (!first.opened || !first.echoed) throw new Error("the first use was refused");
+    if (second.opened) throw new Error("the replay was admitted");
+    return { second_close: second.code };
+  });
+  await check("wrong audience refused", () => refused(otherAudience()));
+  if (echoBase) {
+    await check("demo ticket refused at echo", async () => refused(tryOpen(echoBase + "/ws?ticket=" + encodeURIComponent(await mint(audience)))));
+    await check("echo ticket refused at demo", async () => refused(tryOpen(wsBase + "/demo/ws?ticket=" + encodeURIComponent(await mint("echo")))));
+  }
+  await check("reconnects with a fresh ticket", reconnects);
+  log(`self-test: ${results.filter((r) => r.ok).length} of ${results.length} passed`, "info");
+  if (collector) {
+    await fetch(collector + "/results", { method: "POST", mode: "no-cors", body: JSON.stringify({ page: "demo", userAgent: navigator.userAgent, results }) });
+  }
+  if (foreign) {
+    // Leave a fresh cookie ticket in the browser, then visit a page of
+    // another origin that tries to open a socket with it (CSWSH).
+    await mint(audience, true);
+    location.href = foreign + "?target=" + encodeURIComponent(wsBase + "/demo/ws");
+  }
+  return results;
+}
+
+const params = new URLSearchParams(location.search);
+if (params.has("selftest")) {
+  selftest({ collector: params.get("selftest"), echoBase: params.get("echo"), foreign: params.get("foreign") });
+} else {
+  log("ready: pick a transport", "info");
+}
