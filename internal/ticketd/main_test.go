@@ -162,7 +162,9 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// wantFree fails the test unless addr can be listened on.
+// wantFree fails the test unless addr can be listened on. Tests that use
+// it do not run in parallel: another test's ":0" listener could be handed
+// the port the moment it is released, which would look like a leak.
 func wantFree(t *testing.T, addr string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)

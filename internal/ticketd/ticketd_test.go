@@ -58,7 +58,6 @@ func TestOpenServes(t *testing.T) {
 }
 
 func TestOpenRefuses(t *testing.T) {
-	t.Parallel()
 	tests := []struct {
 		name    string
 		edit    func(*ticketd.Config)
@@ -78,7 +77,6 @@ func TestOpenRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
 			cfg := testConfig()
 			cfg.HTTPAddr, cfg.GRPCAddr = freeAddr(t), freeAddr(t)
 			tt.edit(cfg)
@@ -107,7 +105,6 @@ func TestOpenRefuses(t *testing.T) {
 }
 
 func TestOpenPortTaken(t *testing.T) {
-	t.Parallel()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +123,6 @@ func TestOpenPortTaken(t *testing.T) {
 
 // Close stops serving, releases both ports, and may be called again.
 func TestClose(t *testing.T) {
-	t.Parallel()
 	m := &ticketd.Main{Config: testConfig()}
 	if err := m.Open(t.Context()); err != nil {
 		t.Fatal(err)
@@ -171,7 +167,6 @@ func TestClose(t *testing.T) {
 
 // Run serves until its context ends, then shuts down cleanly.
 func TestRun(t *testing.T) {
-	t.Parallel()
 	cfg := testConfig()
 	cfg.HTTPAddr, cfg.GRPCAddr = freeAddr(t), freeAddr(t)
 	m := &ticketd.Main{Config: cfg}
