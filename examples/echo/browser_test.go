@@ -13,6 +13,7 @@ import (
 
 	"github.com/wsticket/wsticket/clientlib"
 	"github.com/wsticket/wsticket/internal/browsertest"
+	"github.com/wsticket/wsticket/internal/testlog"
 	"github.com/wsticket/wsticket/internal/ticketd"
 )
 
@@ -57,7 +58,7 @@ func TestBrowsers(t *testing.T) {
 }
 
 func runBrowser(t *testing.T, b browsertest.Browser) {
-	tdLogs, echoLogs := &lockedBuffer{}, &lockedBuffer{}
+	tdLogs, echoLogs := &testlog.Buffer{}, &testlog.Buffer{}
 	td := &ticketd.Main{
 		Config: &ticketd.Config{
 			HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", Dev: true,

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 
 	"github.com/wsticket/wsticket/clientlib"
 	"github.com/wsticket/wsticket/internal/redistest"
+	"github.com/wsticket/wsticket/internal/testlog"
 	"github.com/wsticket/wsticket/internal/ticketd"
 )
 
@@ -28,35 +27,17 @@ const (
 	appOrigin  = "http://app.example"
 )
 
-// lockedBuffer collects log output from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // stack is a real ticketd, a real echo server redeeming through ticketd's
 // gRPC API, and the logs of both.
 type stack struct {
 	ticketdURL string
 	echoURL    string
-	logs       *lockedBuffer
+	logs       *testlog.Buffer
 }
 
 func startStack(t *testing.T, redisURL string) *stack {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	td := &ticketd.Main{
 		Config: &ticketd.Config{

@@ -9,17 +9,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsticket/wsticket/internal/testlog"
 )
 
 // Browser is a headless browser binary and how to start it on a URL.
@@ -90,7 +90,7 @@ func (b Browser) Open(t testing.TB, url string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out lockedBuffer
+	var out testlog.Buffer
 	cmd := exec.Command(b.Path, args...)
 	cmd.Env = append(os.Environ(), "HOME="+dir, "MOZ_CRASHREPORTER_DISABLE=1")
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -110,7 +110,7 @@ func (b Browser) Open(t testing.TB, url string) {
 			<-done
 		}
 		if t.Failed() {
-			t.Logf("%s output:\n%s", b.Name, tail(out.String(), 4000))
+			t.Logf("%s output:\n%s", b.Name, out.Tail(4000))
 		}
 	})
 }
@@ -184,28 +184,4 @@ func (c *Collector) Next(t testing.TB, page string, timeout time.Duration) Repor
 			return Report{}
 		}
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return fmt.Sprintf("…%s", s[len(s)-n:])
 }

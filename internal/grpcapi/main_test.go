@@ -2,13 +2,11 @@ package grpcapi_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/wsticket/wsticket/internal/auth"
 	"github.com/wsticket/wsticket/internal/grpcapi"
+	"github.com/wsticket/wsticket/internal/testlog"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/issuer/memstore"
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
@@ -53,32 +52,13 @@ type clock struct{ offset atomic.Int64 }
 func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
-// syncBuffer is an audit log sink the server writes to while the test
-// reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // env is grpcapi served by a real gRPC server on a loopback TCP port, on a
 // real issuer service and embedded store, and a client connected to it.
 type env struct {
 	api   ticketv1.TicketServiceClient
 	store *memstore.Store
 	clock *clock
-	logs  *syncBuffer
+	logs  *testlog.Buffer
 }
 
 // newEnv starts a server that allows appOrigin. Everything is closed when
@@ -100,7 +80,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	srv := grpc.NewServer()
 	ticketv1.RegisterTicketServiceServer(srv, grpcapi.New(grpcapi.Options{
 		Service: svc, JWT: jv, ServiceKeys: keys, Logger: slog.New(slog.NewJSONHandler(logs, nil)),

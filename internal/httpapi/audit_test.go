@@ -64,7 +64,7 @@ func TestAuditLogHasNoSecrets(t *testing.T) {
 	}
 	// The log did record the cycle: otherwise the check above proves nothing.
 	msgs := map[string]int{}
-	for _, entry := range e.logs.entries(t) {
+	for _, entry := range e.logs.Entries(t) {
 		msg, _ := entry["msg"].(string)
 		msgs[msg]++
 	}

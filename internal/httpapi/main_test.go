@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"github.com/wsticket/wsticket/internal/auth"
 	"github.com/wsticket/wsticket/internal/clientip"
 	"github.com/wsticket/wsticket/internal/httpapi"
+	"github.com/wsticket/wsticket/internal/testlog"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/issuer/memstore"
 )
@@ -50,41 +49,6 @@ type clock struct{ offset atomic.Int64 }
 func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
-// syncBuffer is an audit log sink the server writes to while the test
-// reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// entries returns the JSON log lines written so far, decoded.
-func (b *syncBuffer) entries(t testing.TB) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(b.String()))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("audit log line is not JSON: %v: %q", err, sc.Text())
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // env is a real httpapi handler served by httptest over loopback, on a
 // real issuer service and embedded store.
 type env struct {
@@ -93,7 +57,7 @@ type env struct {
 	store  *memstore.Store
 	svc    *issuer.Service
 	clock  *clock
-	logs   *syncBuffer
+	logs   *testlog.Buffer
 }
 
 type envOptions struct {
@@ -124,7 +88,7 @@ func newEnv(t testing.TB, opts *envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	srv := httptest.NewServer(httpapi.New(httpapi.Options{
 		Service:        svc,
 		JWT:            jv,
@@ -328,7 +292,7 @@ func wantError(t testing.TB, r reply, status int, code string) {
 // lastRefusal returns the reason of the last "refused" audit event.
 func (e *env) lastRefusal(t testing.TB) string {
 	t.Helper()
-	entries := e.logs.entries(t)
+	entries := e.logs.Entries(t)
 	for i := len(entries) - 1; i >= 0; i-- {
 		if entries[i]["msg"] == "refused" {
 			r, _ := entries[i]["reason"].(string)

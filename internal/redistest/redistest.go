@@ -2,7 +2,6 @@ package redistest
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/wsticket/wsticket/internal/testlog"
 )
 
 // Tunables. A server that takes longer than startTimeout to answer PING is
@@ -47,7 +48,7 @@ type Server struct {
 type process struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd.Wait returns
-	log  *syncBuffer
+	log  *testlog.Buffer
 }
 
 // Start launches redis-server on a free loopback port, with persistence
@@ -132,7 +133,7 @@ func (s *Server) start(port int) error {
 		"--daemonize", "no",
 		"--logfile", "",
 	}, s.args...)
-	p := &process{cmd: exec.Command(s.bin, args...), done: make(chan struct{}), log: &syncBuffer{}}
+	p := &process{cmd: exec.Command(s.bin, args...), done: make(chan struct{}), log: &testlog.Buffer{}}
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	p.cmd.SysProcAttr = sysProcAttr()
 	if err := p.cmd.Start(); err != nil {
@@ -145,7 +146,7 @@ func (s *Server) start(port int) error {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	if err := p.waitReady(addr); err != nil {
 		p.stop()
-		return fmt.Errorf("%w\nredis-server log:\n%s", err, p.log.tail(2048))
+		return fmt.Errorf("%w\nredis-server log:\n%s", err, p.log.Tail(2048))
 	}
 	s.mu.Lock()
 	s.proc, s.Addr, s.Port = p, addr, port
@@ -286,26 +287,4 @@ func parseCommandStats(info string) (map[string]int64, error) {
 		stats[name] = calls
 	}
 	return stats, nil
-}
-
-// syncBuffer collects a process's output for error messages.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) tail(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.Bytes()
-	if len(s) > n {
-		s = s[len(s)-n:]
-	}
-	return string(s)
 }

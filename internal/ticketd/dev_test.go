@@ -10,6 +10,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/wsticket/wsticket/internal/testlog"
 	"github.com/wsticket/wsticket/internal/ticketd"
 )
 
@@ -41,7 +42,7 @@ func banner(t *testing.T, out string) (loginJWT, key string) {
 
 func TestDevGeneratesSecrets(t *testing.T) {
 	t.Parallel()
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	m := start(t, devConfig(t, nil), out)
 	text := out.String()
 	login, key := banner(t, text)
@@ -87,7 +88,7 @@ func TestDevGeneratesSecrets(t *testing.T) {
 	}
 
 	// Every run generates its own secrets.
-	out2 := &syncBuffer{}
+	out2 := &testlog.Buffer{}
 	m2 := start(t, devConfig(t, nil), out2)
 	login2, key2 := banner(t, out2.String())
 	if key2 == key {
@@ -111,7 +112,7 @@ func TestDevUsesProvidedSecrets(t *testing.T) {
 	t.Parallel()
 	const secret = "provided-dev-secret-0123456789abcdef"
 	const key = "provided-service-key-0123456789"
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	m := start(t, devConfig(t, map[string]string{"TICKETD_JWT_HS256_SECRET": secret, "TICKETD_SERVICE_KEYS": key}), out)
 	text := out.String()
 	if strings.Contains(text, key) {
@@ -140,7 +141,7 @@ func TestDevUsesProvidedSecrets(t *testing.T) {
 
 func TestDevAllowedOrigins(t *testing.T) {
 	t.Parallel()
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	m := start(t, devConfig(t, nil), out)
 	login, _ := banner(t, out.String())
 	_, port, _ := net.SplitHostPort(m.HTTPAddr())
@@ -164,7 +165,7 @@ func TestDevAllowedOrigins(t *testing.T) {
 	}
 
 	// Origins given explicitly replace the default.
-	out2 := &syncBuffer{}
+	out2 := &testlog.Buffer{}
 	m2 := start(t, devConfig(t, map[string]string{"TICKETD_ALLOWED_ORIGINS": "http://localhost:5173"}), out2)
 	login2, _ := banner(t, out2.String())
 	_, port2, _ := net.SplitHostPort(m2.HTTPAddr())
@@ -189,7 +190,7 @@ func TestDevLoopbackOnly(t *testing.T) {
 	} {
 		cfg := devConfig(t, nil)
 		cfg.HTTPAddr, cfg.GRPCAddr = tt.http, tt.grpc
-		out := &syncBuffer{}
+		out := &testlog.Buffer{}
 		m := &ticketd.Main{Config: cfg, Stdout: out}
 		if err := m.Open(t.Context()); err == nil {
 			m.Close()

@@ -1,14 +1,12 @@
 package ticketd_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,24 +45,6 @@ func testConfig() *ticketd.Config {
 		TicketTTL:     30 * time.Second,
 		ShutdownGrace: time.Second,
 	}
-}
-
-// syncBuffer is a Stdout the test reads while ticketd may write.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // start opens a ticketd on cfg, closed when the test ends.

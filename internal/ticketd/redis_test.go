@@ -11,6 +11,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/wsticket/wsticket/internal/redistest"
+	"github.com/wsticket/wsticket/internal/testlog"
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
 )
 
@@ -116,7 +117,7 @@ func TestRedisDownAtStart(t *testing.T) {
 func TestDevBannerNamesTheStore(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	m := start(t, devConfig(t, map[string]string{"TICKETD_REDIS_URL": srv.URL()}), out)
 	login, _ := banner(t, out.String())
 	if status, _ := mint(t, client(t), m, login, "", "demo"); status != http.StatusCreated {
