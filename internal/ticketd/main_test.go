@@ -3,10 +3,12 @@ package ticketd_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -140,6 +142,21 @@ func freeAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// openOnFreeAddrs opens m on addresses that are free at the moment they are
+// picked. Another package's test process may take such a port before Open
+// binds it; that bind failure says nothing about ticketd, so it is retried
+// with fresh addresses.
+func openOnFreeAddrs(t *testing.T, m *ticketd.Main) error {
+	t.Helper()
+	for try := 0; ; try++ {
+		m.Config.HTTPAddr, m.Config.GRPCAddr = freeAddr(t), freeAddr(t)
+		err := m.Open(t.Context())
+		if err == nil || try == 4 || !errors.Is(err, syscall.EADDRINUSE) {
+			return err
+		}
+	}
 }
 
 // wantFree fails the test unless addr can be listened on. Tests that use

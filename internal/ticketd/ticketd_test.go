@@ -2,9 +2,11 @@ package ticketd_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,10 +80,9 @@ func TestOpenRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig()
-			cfg.HTTPAddr, cfg.GRPCAddr = freeAddr(t), freeAddr(t)
 			tt.edit(cfg)
 			m := &ticketd.Main{Config: cfg}
-			err := m.Open(t.Context())
+			err := openOnFreeAddrs(t, m)
 			if err == nil {
 				m.Close()
 				t.Fatal("Open succeeded")
@@ -168,23 +169,23 @@ func TestClose(t *testing.T) {
 // Run serves until its context ends, then shuts down cleanly.
 func TestRun(t *testing.T) {
 	cfg := testConfig()
-	cfg.HTTPAddr, cfg.GRPCAddr = freeAddr(t), freeAddr(t)
 	m := &ticketd.Main{Config: cfg}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
 	c := client(t)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		r, err := do(t, c, http.MethodGet, "http://"+cfg.HTTPAddr+"/readyz", nil, "")
-		if err == nil && r.status == http.StatusOK {
+	var done chan error
+	// Run binds ports picked as free a moment earlier; if another test
+	// process took one meanwhile, Run fails at once and is tried again.
+	for try := 0; ; try++ {
+		cfg.HTTPAddr, cfg.GRPCAddr = freeAddr(t), freeAddr(t)
+		done = make(chan error, 1)
+		go func() { done <- m.Run(ctx) }()
+		if waitReady(t, c, cfg.HTTPAddr, done) {
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ticketd did not become ready: %v %v", r, err)
+		if try == 4 {
+			t.Fatal("ticketd did not become ready")
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	c.CloseIdleConnections()
 	cancel()
@@ -198,4 +199,29 @@ func TestRun(t *testing.T) {
 	}
 	wantFree(t, cfg.HTTPAddr)
 	wantFree(t, cfg.GRPCAddr)
+}
+
+// waitReady polls /readyz until it answers 200 (true), or Run ends with a
+// port already in use (false, to try other ports). Anything else fails.
+func waitReady(t *testing.T, c *http.Client, addr string, done chan error) bool {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return false
+			}
+			t.Fatalf("Run returned before it was ready: %v", err)
+		default:
+		}
+		r, err := do(t, c, http.MethodGet, "http://"+addr+"/readyz", nil, "")
+		if err == nil && r.status == http.StatusOK {
+			return true
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ticketd did not become ready: %v %v", r, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
