@@ -53,6 +53,10 @@ func FromPrefixes(prefixes []netip.Prefix) (Trusted, error) {
 		if !p.IsValid() {
 			return nil, fmt.Errorf("invalid prefix %v", p)
 		}
+		if p.Bits() == 0 {
+			// Trusting every address lets any client write its own IP.
+			return nil, fmt.Errorf("prefix %v trusts every address: list your proxies' networks", p)
+		}
 		a := p.Addr().WithZone("")
 		bits := p.Bits()
 		if a.Is4In6() {
@@ -60,6 +64,9 @@ func FromPrefixes(prefixes []netip.Prefix) (Trusted, error) {
 				return nil, fmt.Errorf("prefix %v is wider than the IPv4-mapped range", p)
 			}
 			a, bits = a.Unmap(), bits-96
+			if bits == 0 {
+				return nil, fmt.Errorf("prefix %v trusts every IPv4 address: list your proxies' networks", p)
+			}
 		}
 		t = append(t, netip.PrefixFrom(a, bits).Masked())
 	}
@@ -78,9 +85,13 @@ func (t Trusted) contains(a netip.Addr) bool {
 // FromRequest returns the client address of r. With no trusted proxies it
 // is the TCP peer (RemoteAddr). When the peer is trusted, X-Forwarded-For
 // (all header lines, in order) is walked from the right, skipping trusted
-// hops; the first untrusted address is the client. An unparsable entry ends
-// the walk: the last trusted hop is then the client, since nothing beyond it
-// can be believed. The zero Addr means RemoteAddr itself was unusable.
+// hops; the first untrusted address is the client. Entries may carry a port
+// ("203.0.113.9:51234", "[2001:db8::1]:443"), as some proxies write them.
+// An entry that is not an address at all, written by a trusted hop, means
+// the client cannot be known: the zero Addr is returned, which binds and
+// matches nothing, rather than the proxy's own address, which would bind
+// every ticket behind that proxy to the proxy. The zero Addr also means
+// RemoteAddr itself was unusable.
 func FromRequest(r *http.Request, trusted Trusted) netip.Addr {
 	peer := peerAddr(r.RemoteAddr)
 	if !peer.IsValid() || !trusted.contains(peer) {
@@ -89,11 +100,14 @@ func FromRequest(r *http.Request, trusted Trusted) netip.Addr {
 	client := peer
 	values := r.Header.Values("X-Forwarded-For")
 	for i := len(values) - 1; i >= 0; i-- {
+		if strings.TrimSpace(values[i]) == "" {
+			continue // an empty header line says nothing
+		}
 		entries := strings.Split(values[i], ",")
 		for j := len(entries) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(entries[j]))
-			if err != nil {
-				return client
+			a, ok := parseEntry(strings.TrimSpace(entries[j]))
+			if !ok {
+				return netip.Addr{}
 			}
 			client = Normalize(a)
 			if !trusted.contains(client) {
@@ -102,6 +116,18 @@ func FromRequest(r *http.Request, trusted Trusted) netip.Addr {
 		}
 	}
 	return client
+}
+
+// parseEntry reads one X-Forwarded-For entry: an address, or an address
+// with a port.
+func parseEntry(s string) (netip.Addr, bool) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a, true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr(), true
+	}
+	return netip.Addr{}, false
 }
 
 func peerAddr(remote string) netip.Addr {

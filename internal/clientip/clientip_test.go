@@ -51,12 +51,16 @@ func TestFromRequest(t *testing.T) {
 		{"multiple lines, spoof in first line", proxies, "10.0.0.1:443", []string{"6.6.6.6", "10.0.0.2"}, "6.6.6.6"},
 
 		// Garbage ends the walk at the last trusted hop.
-		{"garbage right after peer", proxies, "10.0.0.1:443", []string{"198.51.100.1, garbage"}, "10.0.0.1"},
-		{"garbage after a trusted hop", proxies, "10.0.0.1:443", []string{"198.51.100.1, junk, 10.0.0.2"}, "10.0.0.2"},
-		{"empty entry", proxies, "10.0.0.1:443", []string{"198.51.100.1,, 10.0.0.2"}, "10.0.0.2"},
-		{"entry with port", proxies, "10.0.0.1:443", []string{"198.51.100.1:1234"}, "10.0.0.1"},
-		{"obfuscated identifier", proxies, "10.0.0.1:443", []string{"unknown"}, "10.0.0.1"},
-		{"garbage in a later line", proxies, "10.0.0.1:443", []string{"198.51.100.1", "x.y"}, "10.0.0.1"},
+		// A trusted hop wrote something that is not an address: the client cannot
+		// be known, so nothing is bound (never the proxy's own address).
+		{"garbage right after peer", proxies, "10.0.0.1:443", []string{"198.51.100.1, garbage"}, ""},
+		{"garbage after a trusted hop", proxies, "10.0.0.1:443", []string{"198.51.100.1, junk, 10.0.0.2"}, ""},
+		{"empty entry", proxies, "10.0.0.1:443", []string{"198.51.100.1,, 10.0.0.2"}, ""},
+		{"entry with port", proxies, "10.0.0.1:443", []string{"198.51.100.1:1234"}, "198.51.100.1"},
+		{"IPv6 entry with port", proxies, "10.0.0.1:443", []string{"[2001:db8::9]:443"}, "2001:db8::9"},
+		{"obfuscated identifier", proxies, "10.0.0.1:443", []string{"unknown"}, ""},
+		{"garbage in a later line", proxies, "10.0.0.1:443", []string{"198.51.100.1", "x.y"}, ""},
+		{"garbage left of the client is never reached", proxies, "10.0.0.1:443", []string{"junk, 198.51.100.1"}, "198.51.100.1"},
 
 		// IPv6 and IPv4-mapped addresses.
 		{"IPv6 peer", "", "[2001:db8::7]:443", nil, "2001:db8::7"},
@@ -123,7 +127,6 @@ func TestParseTrusted(t *testing.T) {
 		{"bare IPv6 with zone", "fe80::1%eth0", []string{"fe80::1/128"}},
 		{"bare mapped address", "::ffff:10.0.0.1", []string{"10.0.0.1/32"}},
 		{"mapped prefix", "::ffff:10.0.0.0/104", []string{"10.0.0.0/8"}},
-		{"mapped prefix, all IPv4", "::ffff:0.0.0.0/96", []string{"0.0.0.0/0"}},
 		{"IPv6 CIDR", "fd00::/8", []string{"fd00::/8"}},
 		{"list with spaces", " 10.0.0.0/8 ,192.168.1.1, fd00::/8 ", []string{"10.0.0.0/8", "192.168.1.1/32", "fd00::/8"}},
 	} {
@@ -151,6 +154,10 @@ func TestParseTrusted(t *testing.T) {
 		"fe80::/10%eth0",
 		"10.0.0.1:80",
 		"::ffff:10.0.0.0/80", // wider than the IPv4-mapped range
+		"0.0.0.0/0",          // trusts everyone: any client writes its own IP
+		"::/0",
+		"::ffff:0.0.0.0/96",
+		"10.0.0.0/8, 0.0.0.0/0",
 	} {
 		t.Run("error "+in, func(t *testing.T) {
 			if got, err := clientip.ParseTrusted(in); err == nil {
