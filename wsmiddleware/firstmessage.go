@@ -194,7 +194,7 @@ func FirstMessage(ctx context.Context, c Conn, r *http.Request, v Redeemer, opts
 	}
 	if err != nil {
 		if fc.onReject != nil {
-			fc.onReject(r, err)
+			fc.onReject(defaultStrip.withoutTicket(r.Context(), r), err)
 		}
 		c.Close(closeCode(err))
 		if read != nil {

@@ -66,15 +66,25 @@ func RequireOrigin(opts *FirstMessageOptions) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !originAllowed(origins, r.Header.Get("Origin")) {
 				if onReject != nil {
-					onReject(r, ErrOriginNotAllowed)
+					onReject(defaultStrip.withoutTicket(r.Context(), r), ErrOriginNotAllowed)
 				}
 				apierror.Write(w, apierror.OriginForbidden)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), originKey{}, true)))
+			// A first-message endpoint takes its ticket from the first frame;
+			// a ticket a browser sends along anyway (the cookie ticketd set
+			// for this host, a stray query parameter) must not reach the
+			// handler or its logs.
+			ctx := context.WithValue(r.Context(), originKey{}, true)
+			next.ServeHTTP(w, defaultStrip.withoutTicket(ctx, r))
 		})
 	}
 }
+
+// defaultStrip removes tickets in the default transports' places (the
+// "ticket" parameter, secret subprotocol entries, the "wsticket" cookie)
+// from requests of first-message endpoints.
+var defaultStrip = newConfig(nil)
 
 // originAllowed reports whether a request's Origin passes the allowlist
 // origins. No Origin, or no allowlist, passes; the ticket's bound Origin is

@@ -136,8 +136,11 @@ func hasSecretProtocol(h http.Header) bool {
 	return false
 }
 
-// trimOWS trims HTTP's optional whitespace: spaces and horizontal tabs.
-func trimOWS(s string) string { return strings.Trim(s, " \t") }
+// trimOWS trims whitespace around a token the way gorilla/websocket and
+// coder/websocket do (strings.TrimSpace, Unicode spaces included), not just
+// HTTP's spaces and tabs: a token a library would read as the secret entry
+// must be classified, counted and stripped as one here too.
+func trimOWS(s string) string { return strings.TrimSpace(s) }
 
 // isToken reports whether s is a non-empty HTTP token (RFC 9110, 5.6.2):
 // what a subprotocol and a cookie name must be.

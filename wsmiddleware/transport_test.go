@@ -118,6 +118,12 @@ func TestTransports(t *testing.T) {
 			status: 401, code: "ticket_rejected", want: wsmiddleware.ErrAmbiguousTransport, live: []string{"{T}", "{T2}"},
 		},
 		{
+			// A no-break space is whitespace to gorilla and coder (TrimSpace),
+			// so the entry is a secret entry here too: two transports.
+			name: "query and a subprotocol entry behind a no-break space", query: "ticket={T}", protocols: []string{"wsticket, \u00a0wsticket.{T2}"},
+			status: 401, code: "ticket_rejected", want: wsmiddleware.ErrAmbiguousTransport, live: []string{"{T}", "{T2}"},
+		},
+		{
 			name: "query and subprotocol, same ticket", query: "ticket={T}", protocols: []string{"wsticket, wsticket.{T}"},
 			status: 401, code: "ticket_rejected", want: wsmiddleware.ErrAmbiguousTransport, live: []string{"{T}"},
 		},
