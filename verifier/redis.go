@@ -38,6 +38,10 @@ func NewRedisStore(client redis.UniversalClient, opts *RedisOptions) *RedisStore
 // NewRedis returns a verifier that redeems straight from the Redis that
 // ticketd mints into: the fastest way for a Go WebSocket server that may
 // share ticketd's Redis. opts may be nil.
+//
+// Give the client redis.Options.ContextTimeoutEnabled = true (and short
+// Read/WriteTimeouts), so the verifier's per-redeem timeout also bounds
+// socket I/O and a slow Redis fails the upgrade closed in bounded time.
 func NewRedis(client redis.UniversalClient, opts *RedisOptions) *Direct {
 	var o *Options
 	if opts != nil {

@@ -13,6 +13,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -70,15 +72,36 @@ func New(opts Options) *Demo {
 	d.mux.Handle("/demo/ws", wsmiddleware.Require(opts.Redeemer, mwOpts)(http.HandlerFunc(d.echo)))
 	d.mux.Handle("/demo/ws/first-message", firstMessage(d, opts, mwOpts))
 	d.mux.Handle("POST /demo/drop", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Only the demo page itself may drop sockets (no cross-site POST).
+		if !slices.Contains(d.opts.AllowedOrigins, r.Header.Get("Origin")) {
+			http.Error(w, "origin not allowed", http.StatusForbidden)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"dropped":` + strconv.Itoa(d.Drop()) + `}`))
 	}))
 	return d
 }
 
+// ownHost reports whether host is the host of one of ticketd's origins.
+func (d *Demo) ownHost(host string) bool {
+	for _, o := range d.opts.AllowedOrigins {
+		if u, err := url.Parse(o); err == nil && u.Host == host {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *Demo) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.mux.ServeHTTP(w, r) }
 
 func (d *Demo) index(w http.ResponseWriter, r *http.Request) {
+	// The page carries a login JWT: serve it only under ticketd's own
+	// names, so a DNS-rebound hostname cannot read it.
+	if !d.ownHost(r.Host) {
+		http.Error(w, "the demo is served only at ticketd's own origin", http.StatusMisdirectedRequest)
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")

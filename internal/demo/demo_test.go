@@ -34,11 +34,12 @@ func TestDemoRoutes(t *testing.T) {
 		{"GET", "/demo/wsticket.js", 200, "javascript", "export function connect("},
 		{"GET", "/demo/ws", 401, "application/json", `"ticket_required"`},
 		{"GET", "/demo/ws?ticket=wst_nope", 401, "application/json", `"ticket_rejected"`},
-		{"POST", "/demo/drop", 200, "application/json", `{"dropped":0}`},
+		{"POST", "/demo/drop", 403, "", "origin not allowed"},
 		{"GET", "/demo/drop", 405, "", ""},
 	}
 	for _, c := range cases {
 		req, _ := http.NewRequest(c.method, srv.URL+c.path, nil)
+		req.Host = "127.0.0.1:8080" // the demo answers only under ticketd's own names
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -49,8 +50,26 @@ func TestDemoRoutes(t *testing.T) {
 			t.Errorf("%s %s: %d %q %.80q; want %d %q containing %q", c.method, c.path, resp.StatusCode, resp.Header.Get("Content-Type"), body, c.status, c.contentType, c.body)
 		}
 	}
+	// The page's own origin may drop sockets; a DNS-rebound name gets no page.
+	req, _ := http.NewRequest("POST", srv.URL+"/demo/drop", nil)
+	req.Host, req.Header["Origin"] = "127.0.0.1:8080", []string{"http://127.0.0.1:8080"}
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("same-origin drop: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	req, _ = http.NewRequest("GET", srv.URL+"/demo", nil)
+	req.Host = "attacker.example:8080"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("rebound host: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
 	// The page runs no inline script: a CSP forbids it.
-	resp, err := http.Get(srv.URL + "/demo")
+	req, _ = http.NewRequest("GET", srv.URL+"/demo", nil)
+	req.Host = "127.0.0.1:8080"
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,10 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (issuer.Store
 		// go-redis's message may quote the URL, password included.
 		return nil, nil, fmt.Errorf("TICKETD_REDIS_URL is not a valid Redis URL")
 	}
-	// Bounded waits, so every operation fails closed in bounded time.
+	// Bounded waits, so every operation fails closed in bounded time: the
+	// per-operation context deadline (2 s) also bounds socket reads and
+	// writes, not just the wait for a pooled connection.
+	opts.ContextTimeoutEnabled = true
 	if opts.DialTimeout == 0 {
 		opts.DialTimeout = 2 * time.Second
 	}

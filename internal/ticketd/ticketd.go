@@ -135,6 +135,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.grpcSrv = grpc.NewServer(
 		grpc.MaxRecvMsgSize(64<<10),
+		grpc.MaxHeaderListSize(16<<10), // a bearer credential is at most 8 KiB
+		grpc.MaxConcurrentStreams(256),
 		grpc.ConnectionTimeout(5*time.Second),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
