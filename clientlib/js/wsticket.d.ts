@@ -9,6 +9,7 @@ export declare const CLOSE_UNAUTHENTICATED: 4401;
 /** What went wrong: see WsTicketError.kind. */
 export type WsTicketErrorKind =
   | "auth" // the ticket endpoint answered 401 (passed to onAuthError)
+  | "refused" // the ticket endpoint answered another 4xx but 408/429 (e.g. 403: Origin not allowed); the client stops, close code 4000 + status
   | "ticket" // minting failed: network error, non-2xx answer, no ticket in the answer, getAuthHeader threw
   | "socket" // the WebSocket reported an error or could not be created
   | "closed" // the WebSocket closed before it opened (code holds the close code, e.g. 4401, 4408, 1006)

@@ -188,6 +188,11 @@ export function connect(options) {
     if (res.status === 401) {
       throw new WsTicketError("auth", "wsticket: the ticket endpoint answered 401", { status: 401 });
     }
+    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+      // 400, 403 (an Origin ticketd does not allow), 404…: asking again
+      // cannot help, so the client stops instead of retrying forever.
+      throw new WsTicketError("refused", `wsticket: the ticket endpoint refused the request (${res.status})`, { status: res.status });
+    }
     if (!res.ok) {
       throw new WsTicketError("ticket", `wsticket: the ticket endpoint answered ${res.status}`, { status: res.status });
     }
@@ -240,6 +245,7 @@ export function connect(options) {
       if (id !== run) return;
       abort = null;
       if (err.kind === "auth") return authFailed(err);
+      if (err.kind === "refused") return refused(err);
       return failed(err);
     }
     if (id !== run) return;
@@ -327,6 +333,21 @@ export function connect(options) {
       }
       retry(last);
     };
+  }
+
+  // refused ends the client after a 4xx the ticket endpoint will keep
+  // giving: "error", then "close" with code 4000 + the HTTP status.
+  function refused(err) {
+    done = true;
+    readyState = 3;
+    run++;
+    if (timer !== null) o.clearTimeout(timer);
+    timer = null;
+    try {
+      emit("error", { error: err });
+    } finally {
+      emit("close", { code: 4000 + err.status, reason: "ticket request refused", wasClean: false });
+    }
   }
 
   function authFailed(err) {

@@ -147,9 +147,9 @@ test("reconnect:false: a dropped connection closes the wrapper with the server's
   assert.equal(sock.readyState, 3);
 });
 
-test("5xx, 429 and network errors from the ticket endpoint back off and retry", async () => {
+test("5xx, 429, 408 and network errors from the ticket endpoint back off and retry", async () => {
   const env = makeEnv();
-  env.plan.push(503, 500, 429, new TypeError("Failed to fetch"), 403);
+  env.plan.push(503, 500, 429, new TypeError("Failed to fetch"), 408);
   const sock = env.record(connect(env.options()));
   for (let n = 0; n < 5; n++) {
     await flush();
@@ -159,7 +159,7 @@ test("5xx, 429 and network errors from the ticket endpoint back off and retry", 
   assert.equal(env.calls.length, 6);
   assert.equal(env.sockets.length, 1, "no socket without a ticket");
   assert.deepEqual(env.of("error").map((e) => [e.error.kind, e.error.status]), [
-    ["ticket", 503], ["ticket", 500], ["ticket", 429], ["ticket", undefined], ["ticket", 403],
+    ["ticket", 503], ["ticket", 500], ["ticket", 429], ["ticket", undefined], ["ticket", 408],
   ]);
   assert.deepEqual(env.of("reconnecting").map((e) => e.attempt), [1, 2, 3, 4, 5]);
   ws.serverOpen();
@@ -305,3 +305,19 @@ test("an error on an open connection reconnects; reconnect:false ends with 1006"
   assert.deepEqual(env.of("close").map((e) => [e.code, e.wasClean]), [[1006, false]]);
   assert.equal(sock.readyState, 3);
 });
+
+for (const status of [400, 403, 404]) {
+  test(`a ${status} from the ticket endpoint stops the client: error "refused", close ${4000 + status}, no more mints`, async () => {
+    const env = makeEnv();
+    env.plan.push(status);
+    const sock = env.record(connect(env.options()));
+    await flush();
+    await env.clock.advance(120_000);
+    assert.equal(env.calls.length, 1, "asked once, never again");
+    assert.equal(env.sockets.length, 0);
+    assert.deepEqual(env.of("error").map((e) => [e.error.kind, e.error.status]), [["refused", status]]);
+    assert.deepEqual(env.of("close").map((e) => e.code), [4000 + status]);
+    assert.equal(env.of("reconnecting").length, 0);
+    assert.equal(sock.readyState, 3);
+  });
+}
