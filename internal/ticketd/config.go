@@ -19,6 +19,10 @@ type Config struct {
 	GRPCAddr       string
 	RedisURL       string
 	JWTSecret      string // HS256 secret for login JWTs
+	JWTIssuer      string
+	JWTAudience    string
+	JWTLeeway      time.Duration
+	JWTUserClaim   string
 	ServiceKeys    string // comma-separated
 	TicketTTL      time.Duration
 	AllowedOrigins []string
@@ -44,6 +48,22 @@ func (c *Config) settings() []setting {
 		{flag: "grpc-addr", env: "TICKETD_GRPC_ADDR", def: "127.0.0.1:9090", usage: "gRPC listen address", set: str(&c.GRPCAddr)},
 		{flag: "redis-url", env: "TICKETD_REDIS_URL", usage: "Redis URL (redis://, rediss://, unix://); empty: the embedded store (one instance only)", set: str(&c.RedisURL)},
 		{flag: "jwt-hs256-secret", env: "TICKETD_JWT_HS256_SECRET", usage: "shared secret (>= 32 bytes) that verifies users' HS256 login JWTs; prefer the variable to the flag, which ps shows", set: str(&c.JWTSecret)},
+		{flag: "jwt-issuer", env: "TICKETD_JWT_ISSUER", usage: "when set, a login JWT's iss must equal it", set: str(&c.JWTIssuer)},
+		{flag: "jwt-audience", env: "TICKETD_JWT_AUDIENCE", usage: "when set, a login JWT's aud must include it", set: str(&c.JWTAudience)},
+		{flag: "jwt-leeway", env: "TICKETD_JWT_LEEWAY", def: "30s", usage: "clock skew tolerated on a login JWT's exp, nbf and iat, from 0s to 5m", set: func(s string) (err error) {
+			c.JWTLeeway, err = time.ParseDuration(s)
+			if err == nil && (c.JWTLeeway < 0 || c.JWTLeeway > 5*time.Minute) {
+				err = errors.New("want a duration from 0s to 5m")
+			}
+			return err
+		}},
+		{flag: "jwt-user-claim", env: "TICKETD_JWT_USER_CLAIM", def: "sub", usage: "the login JWT claim that holds the user ID (a non-empty string)", set: func(s string) error {
+			if s == "" {
+				return errors.New("want a claim name")
+			}
+			c.JWTUserClaim = s
+			return nil
+		}},
 		{flag: "service-keys", env: "TICKETD_SERVICE_KEYS", usage: "comma-separated keys (>= 16 chars each) services present to redeem, revoke and issue on behalf; prefer the variable", set: str(&c.ServiceKeys)},
 		{flag: "ticket-ttl", env: "TICKETD_TICKET_TTL", def: issuer.DefaultTTL.String(), usage: "ticket lifetime, a Go duration from 1s to " + issuer.MaxTTL.String(), set: func(s string) (err error) {
 			c.TicketTTL, err = time.ParseDuration(s)

@@ -55,6 +55,8 @@ func TestParseConfigDefaults(t *testing.T) {
 		GRPCAddr:      "127.0.0.1:9090",
 		TicketTTL:     30 * time.Second,
 		IPBinding:     issuer.BindStrict,
+		JWTLeeway:     30 * time.Second,
+		JWTUserClaim:  "sub",
 		CookiePath:    "/",
 		ShutdownGrace: 10 * time.Second,
 		LogFormat:     "json",
@@ -102,6 +104,10 @@ var settings = []setting{
 	{"ip-binding", "TICKETD_IP_BINDING", "off", func(c *ticketd.Config) bool { return c.IPBinding == issuer.BindOff }},
 	{"shutdown-grace", "TICKETD_SHUTDOWN_GRACE", "3s", func(c *ticketd.Config) bool { return c.ShutdownGrace == 3*time.Second }},
 	{"cookie-path", "TICKETD_COOKIE_PATH", "/ws", func(c *ticketd.Config) bool { return c.CookiePath == "/ws" }},
+	{"jwt-issuer", "TICKETD_JWT_ISSUER", "https://login.example", func(c *ticketd.Config) bool { return c.JWTIssuer == "https://login.example" }},
+	{"jwt-audience", "TICKETD_JWT_AUDIENCE", "wsticket", func(c *ticketd.Config) bool { return c.JWTAudience == "wsticket" }},
+	{"jwt-leeway", "TICKETD_JWT_LEEWAY", "5s", func(c *ticketd.Config) bool { return c.JWTLeeway == 5*time.Second }},
+	{"jwt-user-claim", "TICKETD_JWT_USER_CLAIM", "uid", func(c *ticketd.Config) bool { return c.JWTUserClaim == "uid" }},
 	{"log-format", "TICKETD_LOG_FORMAT", "text", func(c *ticketd.Config) bool { return c.LogFormat == "text" }},
 	{"log-format", "TICKETD_LOG_FORMAT", "json", func(c *ticketd.Config) bool { return c.LogFormat == "json" }},
 	{"dev", "TICKETD_DEV", "true", func(c *ticketd.Config) bool { return c.Dev && c.LogFormat == "text" }},
@@ -170,7 +176,7 @@ func TestParseConfigHelp(t *testing.T) {
 	for _, name := range []string{
 		"TICKETD_HTTP_ADDR", "TICKETD_GRPC_ADDR", "TICKETD_REDIS_URL", "TICKETD_JWT_HS256_SECRET",
 		"TICKETD_SERVICE_KEYS", "TICKETD_TICKET_TTL", "TICKETD_ALLOWED_ORIGINS", "TICKETD_TRUSTED_PROXIES",
-		"TICKETD_IP_BINDING", "TICKETD_COOKIE_PATH", "TICKETD_SHUTDOWN_GRACE", "TICKETD_LOG_FORMAT", "TICKETD_DEV",
+		"TICKETD_IP_BINDING", "TICKETD_COOKIE_PATH", "TICKETD_JWT_ISSUER", "TICKETD_JWT_AUDIENCE", "TICKETD_JWT_LEEWAY", "TICKETD_JWT_USER_CLAIM", "TICKETD_SHUTDOWN_GRACE", "TICKETD_LOG_FORMAT", "TICKETD_DEV",
 	} {
 		if !strings.Contains(help, "$"+name) {
 			t.Errorf("--help does not mention $%s", name)
@@ -215,6 +221,8 @@ func TestParseConfigFlagOverridesEnv(t *testing.T) {
 		TicketTTL:      20 * time.Second,
 		AllowedOrigins: []string{"https://flag.example.test"},
 		IPBinding:      issuer.BindPrefix,
+		JWTLeeway:      30 * time.Second,
+		JWTUserClaim:   "sub",
 		CookiePath:     "/",
 		ShutdownGrace:  10 * time.Second,
 		LogFormat:      "json",
@@ -242,6 +250,8 @@ func TestParseConfigInvalid(t *testing.T) {
 		{"log-format", "TICKETD_LOG_FORMAT", "xml"},
 		{"shutdown-grace", "TICKETD_SHUTDOWN_GRACE", "soon"},
 		{"cookie-path", "TICKETD_COOKIE_PATH", "ws"},
+		{"jwt-leeway", "TICKETD_JWT_LEEWAY", "1h"},
+		{"jwt-leeway", "TICKETD_JWT_LEEWAY", "-1s"},
 		{"cookie-path", "TICKETD_COOKIE_PATH", "/a;b"},
 		{"dev", "TICKETD_DEV", "maybe"},
 	}

@@ -37,11 +37,21 @@ func prepareDev(cfg *Config, httpAddr string) (*devSecrets, error) {
 		cfg.AllowedOrigins = []string{"http://127.0.0.1:" + port, "http://localhost:" + port}
 	}
 	now := time.Now()
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
-		Subject:   DevUser,
-		IssuedAt:  jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(now.Add(24 * time.Hour)),
-	}).SignedString([]byte(cfg.JWTSecret))
+	// The demo JWT satisfies whatever the configuration checks: the user
+	// claim, and the issuer and audience when they are set.
+	claims := jwt.MapClaims{"iat": now.Unix(), "exp": now.Add(24 * time.Hour).Unix()}
+	userClaim := cfg.JWTUserClaim
+	if userClaim == "" {
+		userClaim = "sub"
+	}
+	claims[userClaim] = DevUser
+	if cfg.JWTIssuer != "" {
+		claims["iss"] = cfg.JWTIssuer
+	}
+	if cfg.JWTAudience != "" {
+		claims["aud"] = cfg.JWTAudience
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(cfg.JWTSecret))
 	if err != nil {
 		return nil, fmt.Errorf("--dev: signing the demo JWT: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -212,5 +213,36 @@ func TestDevLoopbackOnly(t *testing.T) {
 		cfg := devConfig(t, nil)
 		cfg.HTTPAddr = addr
 		start(t, cfg, io.Discard)
+	}
+}
+
+// --dev's login JWT satisfies the configured JWT checks: a user claim other
+// than sub, an issuer and an audience.
+func TestDevJWTFollowsJWTSettings(t *testing.T) {
+	t.Parallel()
+	out := &testlog.Buffer{}
+	const secret = "dev-jwt-settings-secret-0123456789"
+	m := start(t, devConfig(t, map[string]string{
+		"TICKETD_JWT_HS256_SECRET": secret,
+		"TICKETD_JWT_USER_CLAIM":   "uid", "TICKETD_JWT_ISSUER": "https://login.example", "TICKETD_JWT_AUDIENCE": "wsticket",
+	}), out)
+	login, key := banner(t, out.String())
+	c := client(t)
+	status, tk := mint(t, c, m, login, "", "demo")
+	if status != http.StatusCreated {
+		t.Fatalf("mint with the banner JWT under uid/iss/aud checks: %d", status)
+	}
+	if status, user := redeem(t, c, m, key, tk, "demo"); status != http.StatusOK || user != ticketd.DevUser {
+		t.Fatalf("redeem: %d %q", status, user)
+	}
+	// A token that fails the audience check is refused.
+	other, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"uid": "demo", "iss": "https://login.example", "aud": "password-reset", "exp": time.Now().Add(time.Hour).Unix(),
+	}).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := mint(t, c, m, other, "", "demo"); status != http.StatusUnauthorized {
+		t.Fatalf("mint with a wrong-audience token: %d, want 401", status)
 	}
 }

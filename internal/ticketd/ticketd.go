@@ -90,7 +90,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	jwtv, err := auth.NewJWT(auth.JWTOptions{HS256Secret: []byte(cfg.JWTSecret)})
+	jwtv, err := auth.NewJWT(auth.JWTOptions{
+		HS256Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+		Leeway: cfg.JWTLeeway, UserClaim: cfg.JWTUserClaim,
+	})
 	if err != nil {
 		return fmt.Errorf("TICKETD_JWT_HS256_SECRET: %w", err)
 	}
