@@ -49,7 +49,7 @@ func New(opts Options) http.Handler {
 	}
 	a := &api{opts}
 	mux := http.NewServeMux()
-	mux.Handle("/v1/tickets", only(a.mint, http.MethodPost))
+	mux.Handle("/v1/tickets", a.cors(only(a.mint, http.MethodPost)))
 	mux.Handle("/v1/tickets/redeem", only(a.redeem, http.MethodPost))
 	mux.Handle("/v1/users/{user_id}/tickets/revoke", only(a.revoke, http.MethodPost))
 	mux.Handle("/healthz", only(a.healthz, http.MethodGet, http.MethodHead))
