@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -13,9 +14,13 @@ const MinHMACSecretLen = 32
 
 // JWTOptions configures NewJWT.
 type JWTOptions struct {
-	// HS256Secret verifies HS256-signed login JWTs. Required; at least
-	// MinHMACSecretLen bytes.
+	// HS256Secret verifies HS256-signed login JWTs; at least
+	// MinHMACSecretLen bytes when set.
 	HS256Secret []byte
+	// PublicKeys are PEM public keys that verify login JWTs: RSA (RS256,
+	// RS384, RS512, PS256), ECDSA P-256 (ES256) and P-384 (ES384), Ed25519
+	// (EdDSA). At least one key source, this or HS256Secret, is required.
+	PublicKeys [][]byte
 	// Issuer, when set, must equal the token's iss. Default: not checked.
 	Issuer string
 	// Audience, when set, must be among the token's aud. Default: not
@@ -34,13 +39,34 @@ type JWTOptions struct {
 type JWT struct {
 	parser    *jwt.Parser
 	secret    []byte
+	keys      []publicKey
 	userClaim string
 }
 
 // NewJWT returns a login-JWT verifier.
 func NewJWT(opts JWTOptions) (*JWT, error) {
-	if len(opts.HS256Secret) < MinHMACSecretLen {
+	if len(opts.HS256Secret) > 0 && len(opts.HS256Secret) < MinHMACSecretLen {
 		return nil, fmt.Errorf("auth: the HS256 secret must be at least %d bytes", MinHMACSecretLen)
+	}
+	var algs []string
+	if len(opts.HS256Secret) > 0 {
+		algs = append(algs, jwt.SigningMethodHS256.Alg())
+	}
+	keys := make([]publicKey, 0, len(opts.PublicKeys))
+	for i, p := range opts.PublicKeys {
+		k, err := parsePublicKey(p)
+		if err != nil {
+			return nil, fmt.Errorf("auth: public key %d: %w", i+1, err)
+		}
+		keys = append(keys, k)
+		for _, a := range k.algs {
+			if !slices.Contains(algs, a) {
+				algs = append(algs, a)
+			}
+		}
+	}
+	if len(algs) == 0 {
+		return nil, fmt.Errorf("auth: no key verifies login JWTs: give an HS256 secret (at least %d bytes) or public keys", MinHMACSecretLen)
 	}
 	if opts.Leeway == 0 {
 		opts.Leeway = 30 * time.Second
@@ -52,8 +78,10 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 		opts.UserClaim = "sub"
 	}
 	popts := []jwt.ParserOption{
-		// Only HS256: "none" and algorithm confusion are impossible.
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		// Only the algorithms of the configured keys: "none" and algorithm
+		// confusion are impossible, and keyFor hands each algorithm only
+		// keys of its own family.
+		jwt.WithValidMethods(algs),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(opts.Leeway),
@@ -67,7 +95,33 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 	if opts.Now != nil {
 		popts = append(popts, jwt.WithTimeFunc(opts.Now))
 	}
-	return &JWT{parser: jwt.NewParser(popts...), secret: opts.HS256Secret, userClaim: opts.UserClaim}, nil
+	return &JWT{parser: jwt.NewParser(popts...), secret: opts.HS256Secret, keys: keys, userClaim: opts.UserClaim}, nil
+}
+
+// keyFor returns the keys that may verify t: the HMAC secret for HS256 only,
+// and for any other algorithm the public keys that list it (all of them
+// are tried, so key rotation needs no kid).
+func (v *JWT) keyFor(t *jwt.Token) (any, error) {
+	alg := t.Method.Alg()
+	if alg == jwt.SigningMethodHS256.Alg() {
+		if len(v.secret) == 0 {
+			return nil, errors.New("no HS256 secret configured")
+		}
+		return v.secret, nil
+	}
+	var set jwt.VerificationKeySet
+	for _, k := range v.keys {
+		if slices.Contains(k.algs, alg) {
+			set.Keys = append(set.Keys, k.key)
+		}
+	}
+	switch len(set.Keys) {
+	case 0:
+		return nil, fmt.Errorf("no key for %s", alg)
+	case 1:
+		return set.Keys[0], nil
+	}
+	return set, nil
 }
 
 // Verify checks a login JWT and returns the user ID it names.
@@ -76,9 +130,7 @@ func (v *JWT) Verify(token string) (userID string, err error) {
 		return "", fmt.Errorf("%w: token too large", ErrUnauthenticated)
 	}
 	claims := jwt.MapClaims{}
-	_, err = v.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
-		return v.secret, nil
-	})
+	_, err = v.parser.ParseWithClaims(token, claims, v.keyFor)
 	if err != nil {
 		// jwt's error text names the failed check, never the token.
 		return "", fmt.Errorf("%w: %w", ErrUnauthenticated, err)

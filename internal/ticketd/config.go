@@ -15,23 +15,24 @@ import (
 // Config is ticketd's configuration. Every field is set by a flag and by a
 // TICKETD_* environment variable; a flag given on the command line wins.
 type Config struct {
-	HTTPAddr       string
-	GRPCAddr       string
-	RedisURL       string
-	JWTSecret      string // HS256 secret for login JWTs
-	JWTIssuer      string
-	JWTAudience    string
-	JWTLeeway      time.Duration
-	JWTUserClaim   string
-	ServiceKeys    string // comma-separated
-	TicketTTL      time.Duration
-	AllowedOrigins []string
-	TrustedProxies clientip.Trusted
-	IPBinding      issuer.IPBinding
-	CookiePath     string
-	ShutdownGrace  time.Duration
-	LogFormat      string // "json" or "text"
-	Dev            bool
+	HTTPAddr          string
+	GRPCAddr          string
+	RedisURL          string
+	JWTSecret         string // HS256 secret for login JWTs
+	JWTPublicKeyFiles []string
+	JWTIssuer         string
+	JWTAudience       string
+	JWTLeeway         time.Duration
+	JWTUserClaim      string
+	ServiceKeys       string // comma-separated
+	TicketTTL         time.Duration
+	AllowedOrigins    []string
+	TrustedProxies    clientip.Trusted
+	IPBinding         issuer.IPBinding
+	CookiePath        string
+	ShutdownGrace     time.Duration
+	LogFormat         string // "json" or "text"
+	Dev               bool
 }
 
 // setting is one configuration knob: its flag, its variable, its default.
@@ -48,6 +49,10 @@ func (c *Config) settings() []setting {
 		{flag: "grpc-addr", env: "TICKETD_GRPC_ADDR", def: "127.0.0.1:9090", usage: "gRPC listen address", set: str(&c.GRPCAddr)},
 		{flag: "redis-url", env: "TICKETD_REDIS_URL", usage: "Redis URL (redis://, rediss://, unix://); empty: the embedded store (one instance only)", set: str(&c.RedisURL)},
 		{flag: "jwt-hs256-secret", env: "TICKETD_JWT_HS256_SECRET", usage: "shared secret (>= 32 bytes) that verifies users' HS256 login JWTs; prefer the variable to the flag, which ps shows", set: str(&c.JWTSecret)},
+		{flag: "jwt-public-key-files", env: "TICKETD_JWT_PUBLIC_KEY_FILES", usage: "comma-separated PEM public key files that verify login JWTs (RSA: RS256/384/512, PS256; ECDSA P-256: ES256, P-384: ES384; Ed25519: EdDSA)", set: func(s string) error {
+			c.JWTPublicKeyFiles = splitList(s)
+			return nil
+		}},
 		{flag: "jwt-issuer", env: "TICKETD_JWT_ISSUER", usage: "when set, a login JWT's iss must equal it", set: str(&c.JWTIssuer)},
 		{flag: "jwt-audience", env: "TICKETD_JWT_AUDIENCE", usage: "when set, a login JWT's aud must include it", set: str(&c.JWTAudience)},
 		{flag: "jwt-leeway", env: "TICKETD_JWT_LEEWAY", def: "30s", usage: "clock skew tolerated on a login JWT's exp, nbf and iat, from 0s to 5m", set: func(s string) (err error) {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -90,12 +91,20 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	var pems [][]byte
+	for _, f := range cfg.JWTPublicKeyFiles {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("TICKETD_JWT_PUBLIC_KEY_FILES: %w", err)
+		}
+		pems = append(pems, b)
+	}
 	jwtv, err := auth.NewJWT(auth.JWTOptions{
-		HS256Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+		HS256Secret: []byte(cfg.JWTSecret), PublicKeys: pems, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 		Leeway: cfg.JWTLeeway, UserClaim: cfg.JWTUserClaim,
 	})
 	if err != nil {
-		return fmt.Errorf("TICKETD_JWT_HS256_SECRET: %w", err)
+		return fmt.Errorf("TICKETD_JWT_HS256_SECRET / TICKETD_JWT_PUBLIC_KEY_FILES: %w", err)
 	}
 	keys, err := auth.NewServiceKeys(cfg.ServiceKeys)
 	if err != nil {
