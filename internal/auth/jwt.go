@@ -21,6 +21,9 @@ type JWTOptions struct {
 	// RS384, RS512, PS256), ECDSA P-256 (ES256) and P-384 (ES384), Ed25519
 	// (EdDSA). At least one key source, this or HS256Secret, is required.
 	PublicKeys [][]byte
+	// JWKS, when set, verifies login JWTs of the asymmetric algorithms with
+	// the key its kid names. See NewJWKS.
+	JWKS *JWKS
 	// Issuer, when set, must equal the token's iss. Default: not checked.
 	Issuer string
 	// Audience, when set, must be among the token's aud. Default: not
@@ -40,6 +43,7 @@ type JWT struct {
 	parser    *jwt.Parser
 	secret    []byte
 	keys      []publicKey
+	jwks      *JWKS
 	userClaim string
 }
 
@@ -65,8 +69,15 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 			}
 		}
 	}
+	if opts.JWKS != nil {
+		for _, a := range jwksAlgs {
+			if !slices.Contains(algs, a) {
+				algs = append(algs, a)
+			}
+		}
+	}
 	if len(algs) == 0 {
-		return nil, fmt.Errorf("auth: no key verifies login JWTs: give an HS256 secret (at least %d bytes) or public keys", MinHMACSecretLen)
+		return nil, fmt.Errorf("auth: no key verifies login JWTs: give an HS256 secret (at least %d bytes), public keys or a JWKS URL", MinHMACSecretLen)
 	}
 	if opts.Leeway == 0 {
 		opts.Leeway = 30 * time.Second
@@ -95,12 +106,12 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 	if opts.Now != nil {
 		popts = append(popts, jwt.WithTimeFunc(opts.Now))
 	}
-	return &JWT{parser: jwt.NewParser(popts...), secret: opts.HS256Secret, keys: keys, userClaim: opts.UserClaim}, nil
+	return &JWT{parser: jwt.NewParser(popts...), secret: opts.HS256Secret, keys: keys, jwks: opts.JWKS, userClaim: opts.UserClaim}, nil
 }
 
 // keyFor returns the keys that may verify t: the HMAC secret for HS256 only,
 // and for any other algorithm the public keys that list it (all of them
-// are tried, so key rotation needs no kid).
+// are tried, so key rotation needs no kid) and the JWKS key its kid names.
 func (v *JWT) keyFor(t *jwt.Token) (any, error) {
 	alg := t.Method.Alg()
 	if alg == jwt.SigningMethodHS256.Alg() {
@@ -113,6 +124,14 @@ func (v *JWT) keyFor(t *jwt.Token) (any, error) {
 	for _, k := range v.keys {
 		if slices.Contains(k.algs, alg) {
 			set.Keys = append(set.Keys, k.key)
+		}
+	}
+	if v.jwks != nil && slices.Contains(jwksAlgs, alg) {
+		k, err := v.jwks.kf.Keyfunc(t)
+		if err == nil {
+			set.Keys = append(set.Keys, k)
+		} else if len(set.Keys) == 0 {
+			return nil, fmt.Errorf("JWKS: %w", err)
 		}
 	}
 	switch len(set.Keys) {

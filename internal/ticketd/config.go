@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsticket/wsticket/internal/auth"
 	"github.com/wsticket/wsticket/internal/clientip"
 	"github.com/wsticket/wsticket/issuer"
 )
@@ -20,6 +21,7 @@ type Config struct {
 	RedisURL          string
 	JWTSecret         string // HS256 secret for login JWTs
 	JWTPublicKeyFiles []string
+	JWTJWKSURL        string
 	JWTIssuer         string
 	JWTAudience       string
 	JWTLeeway         time.Duration
@@ -51,6 +53,15 @@ func (c *Config) settings() []setting {
 		{flag: "jwt-hs256-secret", env: "TICKETD_JWT_HS256_SECRET", usage: "shared secret (>= 32 bytes) that verifies users' HS256 login JWTs; prefer the variable to the flag, which ps shows", set: str(&c.JWTSecret)},
 		{flag: "jwt-public-key-files", env: "TICKETD_JWT_PUBLIC_KEY_FILES", usage: "comma-separated PEM public key files that verify login JWTs (RSA: RS256/384/512, PS256; ECDSA P-256: ES256, P-384: ES384; Ed25519: EdDSA)", set: func(s string) error {
 			c.JWTPublicKeyFiles = splitList(s)
+			return nil
+		}},
+		{flag: "jwt-jwks-url", env: "TICKETD_JWT_JWKS_URL", usage: "JWKS URL whose keys verify login JWTs, refreshed in the background (https; plain http only on loopback)", set: func(s string) error {
+			if s != "" {
+				if err := auth.CheckJWKSURL(s); err != nil {
+					return err
+				}
+			}
+			c.JWTJWKSURL = s
 			return nil
 		}},
 		{flag: "jwt-issuer", env: "TICKETD_JWT_ISSUER", usage: "when set, a login JWT's iss must equal it", set: str(&c.JWTIssuer)},

@@ -107,6 +107,7 @@ var settings = []setting{
 	{"jwt-public-key-files", "TICKETD_JWT_PUBLIC_KEY_FILES", "/a.pem, /b.pem", func(c *ticketd.Config) bool {
 		return len(c.JWTPublicKeyFiles) == 2 && c.JWTPublicKeyFiles[0] == "/a.pem" && c.JWTPublicKeyFiles[1] == "/b.pem"
 	}},
+	{"jwt-jwks-url", "TICKETD_JWT_JWKS_URL", "https://idp.example/jwks.json", func(c *ticketd.Config) bool { return c.JWTJWKSURL == "https://idp.example/jwks.json" }},
 	{"jwt-issuer", "TICKETD_JWT_ISSUER", "https://login.example", func(c *ticketd.Config) bool { return c.JWTIssuer == "https://login.example" }},
 	{"jwt-audience", "TICKETD_JWT_AUDIENCE", "wsticket", func(c *ticketd.Config) bool { return c.JWTAudience == "wsticket" }},
 	{"jwt-leeway", "TICKETD_JWT_LEEWAY", "5s", func(c *ticketd.Config) bool { return c.JWTLeeway == 5*time.Second }},
@@ -179,7 +180,7 @@ func TestParseConfigHelp(t *testing.T) {
 	for _, name := range []string{
 		"TICKETD_HTTP_ADDR", "TICKETD_GRPC_ADDR", "TICKETD_REDIS_URL", "TICKETD_JWT_HS256_SECRET",
 		"TICKETD_SERVICE_KEYS", "TICKETD_TICKET_TTL", "TICKETD_ALLOWED_ORIGINS", "TICKETD_TRUSTED_PROXIES",
-		"TICKETD_IP_BINDING", "TICKETD_COOKIE_PATH", "TICKETD_JWT_PUBLIC_KEY_FILES", "TICKETD_JWT_ISSUER", "TICKETD_JWT_AUDIENCE", "TICKETD_JWT_LEEWAY", "TICKETD_JWT_USER_CLAIM", "TICKETD_SHUTDOWN_GRACE", "TICKETD_LOG_FORMAT", "TICKETD_DEV",
+		"TICKETD_IP_BINDING", "TICKETD_COOKIE_PATH", "TICKETD_JWT_PUBLIC_KEY_FILES", "TICKETD_JWT_JWKS_URL", "TICKETD_JWT_ISSUER", "TICKETD_JWT_AUDIENCE", "TICKETD_JWT_LEEWAY", "TICKETD_JWT_USER_CLAIM", "TICKETD_SHUTDOWN_GRACE", "TICKETD_LOG_FORMAT", "TICKETD_DEV",
 	} {
 		if !strings.Contains(help, "$"+name) {
 			t.Errorf("--help does not mention $%s", name)
@@ -254,6 +255,7 @@ func TestParseConfigInvalid(t *testing.T) {
 		{"shutdown-grace", "TICKETD_SHUTDOWN_GRACE", "soon"},
 		{"cookie-path", "TICKETD_COOKIE_PATH", "ws"},
 		{"jwt-leeway", "TICKETD_JWT_LEEWAY", "1h"},
+		{"jwt-jwks-url", "TICKETD_JWT_JWKS_URL", "http://idp.example/jwks"},
 		{"jwt-leeway", "TICKETD_JWT_LEEWAY", "-1s"},
 		{"cookie-path", "TICKETD_COOKIE_PATH", "/a;b"},
 		{"dev", "TICKETD_DEV", "maybe"},

@@ -91,6 +91,19 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	// bg lives until Close: the health watcher and the JWKS refresh run on it.
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer func() {
+		if err != nil {
+			cancel()
+		}
+	}()
+	var jwks *auth.JWKS
+	if cfg.JWTJWKSURL != "" {
+		if jwks, err = auth.NewJWKS(bg, cfg.JWTJWKSURL, &auth.JWKSOptions{Logger: m.Logger}); err != nil {
+			return fmt.Errorf("TICKETD_JWT_JWKS_URL: %w", err)
+		}
+	}
 	var pems [][]byte
 	for _, f := range cfg.JWTPublicKeyFiles {
 		b, err := os.ReadFile(f)
@@ -100,11 +113,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		pems = append(pems, b)
 	}
 	jwtv, err := auth.NewJWT(auth.JWTOptions{
-		HS256Secret: []byte(cfg.JWTSecret), PublicKeys: pems, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+		HS256Secret: []byte(cfg.JWTSecret), PublicKeys: pems, JWKS: jwks, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 		Leeway: cfg.JWTLeeway, UserClaim: cfg.JWTUserClaim,
 	})
 	if err != nil {
-		return fmt.Errorf("TICKETD_JWT_HS256_SECRET / TICKETD_JWT_PUBLIC_KEY_FILES: %w", err)
+		return fmt.Errorf("TICKETD_JWT_HS256_SECRET / TICKETD_JWT_PUBLIC_KEY_FILES / TICKETD_JWT_JWKS_URL: %w", err)
 	}
 	keys, err := auth.NewServiceKeys(cfg.ServiceKeys)
 	if err != nil {
@@ -161,7 +174,6 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	reflection.Register(m.grpcSrv)
 
 	m.grace = cfg.ShutdownGrace
-	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	m.wg.Add(3)
 	go func() {
