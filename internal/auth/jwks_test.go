@@ -133,3 +133,51 @@ func TestCheckJWKSURL(t *testing.T) {
 		}
 	}
 }
+
+// A cached verification never outlives the cache's minute: a token whose
+// key was retired from the JWKS is refused once that minute has passed.
+func TestCacheAndRetiredKey(t *testing.T) {
+	k1, _ := rsa.GenerateKey(rand.Reader, 2048)
+	k2, _ := rsa.GenerateKey(rand.Reader, 2048)
+	idp := newJWKSServer(t, rsaJWK("k1", "RS256", &k1.PublicKey))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	jwks, err := auth.NewJWKS(ctx, idp.url, &auth.JWKSOptions{RefreshInterval: time.Hour, UnknownKIDInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	v, err := auth.NewJWT(auth.JWTOptions{JWKS: jwks, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(kid string, key *rsa.PrivateKey) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"sub": "alice", "exp": now.Add(time.Hour).Unix()})
+		tok.Header["kid"] = kid
+		s, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	old := sign("k1", k1)
+	if _, err := v.Verify(old); err != nil {
+		t.Fatal(err)
+	}
+	// Retire k1: an unknown kid makes the set be fetched again, without k1.
+	idp.set(rsaJWK("k2", "RS256", &k2.PublicKey))
+	if _, err := v.Verify(sign("k2", k2)); err != nil {
+		t.Fatalf("rotated-in key: %v", err)
+	}
+	if _, err := v.Verify(old); err != nil {
+		t.Fatalf("within the cache's minute the verified token still counts: %v", err)
+	}
+	mu.Lock()
+	now = now.Add(time.Minute + time.Second)
+	mu.Unlock()
+	if _, err := v.Verify(old); err == nil {
+		t.Fatal("a token of a retired key was still accepted after the cache's minute")
+	}
+}

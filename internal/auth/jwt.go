@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -34,6 +35,11 @@ type JWTOptions struct {
 	// UserClaim names the claim that holds the user ID; it must be a
 	// non-empty string. Default: "sub".
 	UserClaim string
+	// CacheSize is how many successful verifications are remembered (by the
+	// SHA-256 of the token, each until the token's exp and at most a
+	// minute), so a page minting again and again costs one signature check
+	// a minute. Default: DefaultCacheSize; negative: no cache.
+	CacheSize int
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
 }
@@ -45,6 +51,8 @@ type JWT struct {
 	keys      []publicKey
 	jwks      *JWKS
 	userClaim string
+	cache     *cache
+	now       func() time.Time
 }
 
 // NewJWT returns a login-JWT verifier.
@@ -88,6 +96,12 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 	if opts.UserClaim == "" {
 		opts.UserClaim = "sub"
 	}
+	if opts.CacheSize == 0 {
+		opts.CacheSize = DefaultCacheSize
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	popts := []jwt.ParserOption{
 		// Only the algorithms of the configured keys: "none" and algorithm
 		// confusion are impossible, and keyFor hands each algorithm only
@@ -103,10 +117,9 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 	if opts.Audience != "" {
 		popts = append(popts, jwt.WithAudience(opts.Audience))
 	}
-	if opts.Now != nil {
-		popts = append(popts, jwt.WithTimeFunc(opts.Now))
-	}
-	return &JWT{parser: jwt.NewParser(popts...), secret: opts.HS256Secret, keys: keys, jwks: opts.JWKS, userClaim: opts.UserClaim}, nil
+	popts = append(popts, jwt.WithTimeFunc(opts.Now))
+	return &JWT{parser: jwt.NewParser(popts...), secret: opts.HS256Secret, keys: keys, jwks: opts.JWKS,
+		userClaim: opts.UserClaim, cache: newCache(opts.CacheSize), now: opts.Now}, nil
 }
 
 // keyFor returns the keys that may verify t: the HMAC secret for HS256 only,
@@ -143,10 +156,18 @@ func (v *JWT) keyFor(t *jwt.Token) (any, error) {
 	return set, nil
 }
 
-// Verify checks a login JWT and returns the user ID it names.
+// Verify checks a login JWT and returns the user ID it names. A token
+// verified before, and still within its exp, is answered from the cache.
 func (v *JWT) Verify(token string) (userID string, err error) {
 	if len(token) > MaxCredentialLen {
 		return "", fmt.Errorf("%w: token too large", ErrUnauthenticated)
+	}
+	var key [sha256.Size]byte
+	if v.cache != nil {
+		key = sha256.Sum256([]byte(token))
+		if user, ok := v.cache.get(key, v.now()); ok {
+			return user, nil
+		}
 	}
 	claims := jwt.MapClaims{}
 	_, err = v.parser.ParseWithClaims(token, claims, v.keyFor)
@@ -157,6 +178,11 @@ func (v *JWT) Verify(token string) (userID string, err error) {
 	user, ok := claims[v.userClaim].(string)
 	if !ok || user == "" {
 		return "", fmt.Errorf("%w: %w", ErrUnauthenticated, errors.New("token has no user in claim "+v.userClaim))
+	}
+	if v.cache != nil {
+		if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+			v.cache.put(key, user, exp.Time, v.now())
+		}
 	}
 	return user, nil
 }

@@ -33,7 +33,7 @@ func relabel(t *testing.T, token, alg string) string {
 	return base64.RawURLEncoding.EncodeToString(header) + "." + parts[1] + "." + parts[2]
 }
 
-func pemOf(t *testing.T, pub crypto.PublicKey) []byte {
+func pemOf(t testing.TB, pub crypto.PublicKey) []byte {
 	t.Helper()
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
