@@ -21,6 +21,7 @@ const (
 	CodeNotFound         = "not_found"
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeTooLarge         = "request_too_large"
+	CodeRateLimited      = "rate_limited"
 	CodeUnavailable      = "unavailable"
 	CodeInternal         = "internal"
 )
@@ -42,6 +43,7 @@ var (
 	TicketRejected  = &Error{http.StatusUnauthorized, CodeTicketRejected, "ticket rejected"}
 	Unauthenticated = &Error{http.StatusUnauthorized, CodeUnauthenticated, "missing or invalid credentials"}
 	OriginForbidden = &Error{http.StatusForbidden, CodeOriginForbidden, "origin not allowed"}
+	RateLimited     = &Error{http.StatusTooManyRequests, CodeRateLimited, "too many requests, retry later"}
 	Unavailable     = &Error{http.StatusServiceUnavailable, CodeUnavailable, "ticket store unavailable, try again"}
 	NotFound        = &Error{http.StatusNotFound, CodeNotFound, "no such route"}
 	Internal        = &Error{http.StatusInternalServerError, CodeInternal, "internal error"}

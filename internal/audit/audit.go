@@ -8,13 +8,14 @@ import (
 
 	"github.com/wsticket/wsticket/internal/apierror"
 	"github.com/wsticket/wsticket/internal/auth"
+	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/verifier"
 )
 
 // Reason returns the label for a refusal: an API error's code (such as
 // "bad_request"), "unauthenticated",
-// "origin_not_allowed", "invalid", or one of verifier.Reason's labels.
+// "origin_not_allowed", "invalid", "rate_limited", "limiter_unavailable", or one of verifier.Reason's labels.
 func Reason(err error) string {
 	var api *apierror.Error
 	switch {
@@ -26,6 +27,10 @@ func Reason(err error) string {
 		return "origin_not_allowed"
 	case errors.Is(err, issuer.ErrInvalid):
 		return "invalid"
+	case errors.Is(err, ratelimit.ErrLimited):
+		return "rate_limited"
+	case errors.Is(err, ratelimit.ErrUnavailable):
+		return "limiter_unavailable"
 	}
 	return verifier.Reason(err)
 }

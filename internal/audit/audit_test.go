@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/wsticket/wsticket/internal/apierror"
 	"github.com/wsticket/wsticket/internal/audit"
 	"github.com/wsticket/wsticket/internal/auth"
+	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/verifier"
 )
@@ -21,6 +23,8 @@ func TestReason(t *testing.T) {
 		{fmt.Errorf("%w: bad sig", auth.ErrUnauthenticated), "unauthenticated"},
 		{issuer.ErrOriginNotAllowed, "origin_not_allowed"},
 		{fmt.Errorf("%w: no user ID", issuer.ErrInvalid), "invalid"},
+		{&ratelimit.LimitedError{Name: "mint per user", RetryAfter: time.Second}, "rate_limited"},
+		{fmt.Errorf("%w: connection refused", ratelimit.ErrUnavailable), "limiter_unavailable"},
 		{&apierror.Error{Code: apierror.CodeTooLarge}, "request_too_large"},
 		{verifier.ErrIPMismatch, "ip_mismatch"},
 		{fmt.Errorf("wrapped: %w", verifier.ErrExpired), "expired"},

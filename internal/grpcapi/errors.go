@@ -5,13 +5,16 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/wsticket/wsticket/internal/audit"
 	"github.com/wsticket/wsticket/internal/auth"
+	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/verifier"
 )
@@ -37,7 +40,10 @@ func (e invalidArg) Error() string { return string(e) }
 // toStatus is the one translation from domain errors to gRPC statuses.
 func toStatus(err error) error {
 	var ia invalidArg
+	var limited *ratelimit.LimitedError
 	switch {
+	case errors.As(err, &limited):
+		return retryLater(limited.RetryAfter)
 	case errors.As(err, &ia):
 		return status.Error(codes.InvalidArgument, string(ia))
 	case errors.Is(err, verifier.ErrRejected):
@@ -50,7 +56,7 @@ func toStatus(err error) error {
 		return status.Error(codes.PermissionDenied, "origin not allowed")
 	case errors.Is(err, issuer.ErrInvalid):
 		return status.Error(codes.InvalidArgument, strings.TrimPrefix(err.Error(), "issuer: "))
-	case errors.Is(err, verifier.ErrUnavailable):
+	case errors.Is(err, verifier.ErrUnavailable), errors.Is(err, ratelimit.ErrUnavailable):
 		return status.Error(codes.Unavailable, "ticket store unavailable, try again")
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "canceled")
@@ -64,6 +70,18 @@ func withReason(c codes.Code, msg, reason string) error {
 	st, err := status.New(c, msg).WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain})
 	if err != nil {
 		return status.Error(c, msg)
+	}
+	return st.Err()
+}
+
+// retryLater is a rate-limit refusal: ResourceExhausted with a RetryInfo
+// detail in whole seconds, rounded up, like HTTP's Retry-After.
+func retryLater(after time.Duration) error {
+	const msg = "too many requests, retry later"
+	delay := time.Duration(ratelimit.RetryAfterSeconds(after)) * time.Second
+	st, err := status.New(codes.ResourceExhausted, msg).WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(delay)})
+	if err != nil {
+		return status.Error(codes.ResourceExhausted, msg)
 	}
 	return st.Err()
 }

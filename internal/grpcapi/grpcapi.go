@@ -6,6 +6,7 @@ package grpcapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/wsticket/wsticket/internal/auth"
+	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/issuer"
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
 	"github.com/wsticket/wsticket/verifier"
@@ -25,6 +27,9 @@ type Options struct {
 	Service     *issuer.Service
 	JWT         *auth.JWT
 	ServiceKeys *auth.ServiceKeys
+	// Limits are the mint and failed-redemption rate limits. Default: nil,
+	// no limits.
+	Limits *ratelimit.Limits
 	// Logger receives one audit event per issue, redeem and refusal.
 	// Default: slog.Default().
 	Logger *slog.Logger
@@ -105,6 +110,10 @@ func (s *Server) IssueTicket(ctx context.Context, req *ticketv1.IssueTicketReque
 		}
 		mr.UserID, mr.ClientIP = c.user, peerIP(ctx)
 	}
+	// A service's mint counts against the user and client IP it names.
+	if err := s.opts.Limits.Mint(ctx, mr.UserID, mr.ClientIP); err != nil {
+		return nil, s.fail(ctx, "issue", err, slog.String("user", mr.UserID), slog.String("client_ip", mr.ClientIP.String()))
+	}
 	m, err := s.opts.Service.Mint(ctx, mr)
 	if err != nil {
 		return nil, s.fail(ctx, "issue", err, slog.String("user", mr.UserID), slog.String("audience", mr.Audience))
@@ -132,8 +141,13 @@ func (s *Server) RedeemTicket(ctx context.Context, req *ticketv1.RedeemTicketReq
 		}
 	}
 	attrs := []slog.Attr{slog.String("client_ip", ip.String()), slog.String("audience", req.GetAudience()), slog.String("origin", req.GetOrigin())}
+	// An IP out of failed redemptions is refused before storage is touched.
+	if err := s.opts.Limits.Redeem(ctx, ip); err != nil {
+		return nil, s.fail(ctx, "redeem", err, attrs...)
+	}
 	res, err := s.opts.Service.Redeem(ctx, verifier.Request{Ticket: req.GetTicket(), ClientIP: ip, Origin: req.GetOrigin(), Audience: req.GetAudience()})
 	if err != nil {
+		s.redeemFailed(ctx, err, ip, attrs)
 		return nil, s.fail(ctx, "redeem", err, attrs...)
 	}
 	s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "redeemed", append(attrs, slog.String("op", "redeem"),
@@ -145,6 +159,17 @@ func (s *Server) RedeemTicket(ctx context.Context, req *ticketv1.RedeemTicketReq
 		IssuedAt:  timestamppb.New(res.IssuedAt),
 		ExpiresAt: timestamppb.New(res.ExpiresAt),
 	}, nil
+}
+
+// redeemFailed counts a rejected ticket against ip's failed redemptions.
+// Not counting it (the limiter is down) is logged; the refusal stands.
+func (s *Server) redeemFailed(ctx context.Context, err error, ip netip.Addr, attrs []slog.Attr) {
+	if !errors.Is(err, verifier.ErrRejected) {
+		return
+	}
+	if lerr := s.opts.Limits.RedeemFailed(ctx, ip); lerr != nil {
+		s.opts.Logger.LogAttrs(ctx, slog.LevelError, "failed redemption not counted", append(attrs, slog.String("error", lerr.Error()))...)
+	}
 }
 
 // RevokeUserTickets kills a user's outstanding tickets (service key only).

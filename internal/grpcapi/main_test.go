@@ -22,6 +22,7 @@ import (
 
 	"github.com/wsticket/wsticket/internal/auth"
 	"github.com/wsticket/wsticket/internal/grpcapi"
+	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/internal/testlog"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/issuer/memstore"
@@ -65,6 +66,12 @@ type env struct {
 // the test ends.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newLimitedEnv(t, nil)
+}
+
+// newLimitedEnv is newEnv with rate limits.
+func newLimitedEnv(t *testing.T, limits *ratelimit.Limits) *env {
+	t.Helper()
 	c := &clock{}
 	store := memstore.New(nil)
 	t.Cleanup(func() { store.Close() })
@@ -83,7 +90,7 @@ func newEnv(t *testing.T) *env {
 	logs := &testlog.Buffer{}
 	srv := grpc.NewServer()
 	ticketv1.RegisterTicketServiceServer(srv, grpcapi.New(grpcapi.Options{
-		Service: svc, JWT: jv, ServiceKeys: keys, Logger: slog.New(slog.NewJSONHandler(logs, nil)),
+		Service: svc, JWT: jv, ServiceKeys: keys, Logger: slog.New(slog.NewJSONHandler(logs, nil)), Limits: limits,
 	}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/wsticket/wsticket/internal/apierror"
 	"github.com/wsticket/wsticket/internal/audit"
 	"github.com/wsticket/wsticket/internal/auth"
+	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/verifier"
 )
@@ -31,7 +33,9 @@ func toAPI(err error) *apierror.Error {
 		// Validation text is the issuer's own and names only the offending
 		// field: "issuer: invalid request: no user ID".
 		return badRequest(strings.TrimPrefix(err.Error(), "issuer: "))
-	case errors.Is(err, verifier.ErrUnavailable):
+	case errors.Is(err, ratelimit.ErrLimited):
+		return apierror.RateLimited
+	case errors.Is(err, verifier.ErrUnavailable), errors.Is(err, ratelimit.ErrUnavailable):
 		return apierror.Unavailable
 	}
 	return apierror.Internal
@@ -48,5 +52,9 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, op string, err error,
 	attrs = append(attrs, slog.String("op", op), slog.Int("status", e.Status),
 		slog.String("reason", audit.Reason(err)), slog.String("error", err.Error()))
 	a.Logger.LogAttrs(r.Context(), level, "refused", attrs...)
+	var limited *ratelimit.LimitedError
+	if errors.As(err, &limited) {
+		w.Header().Set("Retry-After", strconv.FormatInt(ratelimit.RetryAfterSeconds(limited.RetryAfter), 10))
+	}
 	apierror.Write(w, e)
 }

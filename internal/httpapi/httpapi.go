@@ -12,6 +12,7 @@ import (
 	"github.com/wsticket/wsticket/internal/apierror"
 	"github.com/wsticket/wsticket/internal/auth"
 	"github.com/wsticket/wsticket/internal/clientip"
+	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/issuer"
 )
 
@@ -33,6 +34,9 @@ type Options struct {
 	// would drop a Secure cookie set over plain HTTP anywhere else.
 	// Default: false.
 	InsecureCookie bool
+	// Limits are the mint and failed-redemption rate limits. Default: nil,
+	// no limits.
+	Limits *ratelimit.Limits
 	// Logger receives one audit event per mint, redeem and refusal.
 	// Default: slog.Default().
 	Logger *slog.Logger

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/wsticket/wsticket/internal/auth"
 	"github.com/wsticket/wsticket/internal/clientip"
 	"github.com/wsticket/wsticket/internal/httpapi"
+	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/internal/testlog"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/issuer/memstore"
@@ -55,6 +57,7 @@ type env struct {
 	url    string
 	client *http.Client
 	store  *memstore.Store
+	takes  *atomic.Int64 // calls to the store's Take
 	svc    *issuer.Service
 	clock  *clock
 	logs   *testlog.Buffer
@@ -64,6 +67,18 @@ type envOptions struct {
 	trusted        clientip.Trusted
 	cookiePath     string
 	insecureCookie bool
+	limits         *ratelimit.Limits
+}
+
+// countingStore counts Take, the store call a redemption makes.
+type countingStore struct {
+	*memstore.Store
+	takes *atomic.Int64
+}
+
+func (s countingStore) Take(ctx context.Context, hash [32]byte) ([]byte, error) {
+	s.takes.Add(1)
+	return s.Store.Take(ctx, hash)
 }
 
 // newEnv starts a server that allows appOrigin and trusts opts.trusted.
@@ -76,7 +91,8 @@ func newEnv(t testing.TB, opts *envOptions) *env {
 	c := &clock{}
 	store := memstore.New(nil)
 	t.Cleanup(func() { store.Close() })
-	svc, err := issuer.New(store, &issuer.Options{AllowedOrigins: []string{appOrigin}, Now: c.Now})
+	takes := &atomic.Int64{}
+	svc, err := issuer.New(countingStore{store, takes}, &issuer.Options{AllowedOrigins: []string{appOrigin}, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +112,7 @@ func newEnv(t testing.TB, opts *envOptions) *env {
 		TrustedProxies: opts.trusted,
 		CookiePath:     opts.cookiePath,
 		InsecureCookie: opts.insecureCookie,
+		Limits:         opts.limits,
 		Logger:         slog.New(slog.NewJSONHandler(logs, nil)),
 	}))
 	t.Cleanup(srv.Close)
@@ -110,6 +127,7 @@ func newEnv(t testing.TB, opts *envOptions) *env {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		store: store,
+		takes: takes,
 		svc:   svc,
 		clock: c,
 		logs:  logs,

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -35,6 +37,10 @@ func (a *api) mint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	attrs = append(attrs, slog.String("user", user))
+	if err := a.Limits.Mint(r.Context(), user, ip); err != nil {
+		a.fail(w, r, "mint", err, attrs...)
+		return
+	}
 	var req mintRequest
 	if e := decode(w, r, &req, true); e != nil {
 		a.fail(w, r, "mint", e, attrs...)
@@ -134,8 +140,14 @@ func (a *api) redeem(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	attrs := []slog.Attr{slog.String("client_ip", ip.String()), slog.String("audience", req.Audience), slog.String("origin", req.Origin)}
+	// An IP out of failed redemptions is refused before storage is touched.
+	if err := a.Limits.Redeem(r.Context(), ip); err != nil {
+		a.fail(w, r, "redeem", err, attrs...)
+		return
+	}
 	res, err := a.Service.Redeem(r.Context(), verifier.Request{Ticket: req.Ticket, ClientIP: ip, Origin: req.Origin, Audience: req.Audience})
 	if err != nil {
+		a.redeemFailed(r.Context(), err, ip, attrs)
 		a.fail(w, r, "redeem", err, attrs...)
 		return
 	}
@@ -151,6 +163,17 @@ func (a *api) redeem(w http.ResponseWriter, r *http.Request) {
 		IssuedAt:  res.IssuedAt.UTC(),
 		ExpiresAt: res.ExpiresAt.UTC(),
 	})
+}
+
+// redeemFailed counts a rejected ticket against ip's failed redemptions.
+// Not counting it (the limiter is down) is logged; the refusal stands.
+func (a *api) redeemFailed(ctx context.Context, err error, ip netip.Addr, attrs []slog.Attr) {
+	if !errors.Is(err, verifier.ErrRejected) {
+		return
+	}
+	if lerr := a.Limits.RedeemFailed(ctx, ip); lerr != nil {
+		a.Logger.LogAttrs(ctx, slog.LevelError, "failed redemption not counted", append(attrs, slog.String("error", lerr.Error()))...)
+	}
 }
 
 // revoke: POST /v1/users/{user_id}/tickets/revoke with a service key.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wsticket/wsticket/internal/auth"
 	"github.com/wsticket/wsticket/internal/clientip"
+	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/issuer"
 )
 
@@ -33,8 +34,12 @@ type Config struct {
 	IPBinding         issuer.IPBinding
 	CookiePath        string
 	ShutdownGrace     time.Duration
-	LogFormat         string // "json" or "text"
-	Dev               bool
+	// Rate limits; the zero Limit is no limit.
+	MintLimitPerUser        ratelimit.Limit
+	MintLimitPerIP          ratelimit.Limit
+	RedeemFailureLimitPerIP ratelimit.Limit
+	LogFormat               string // "json" or "text"
+	Dev                     bool
 }
 
 // setting is one configuration knob: its flag, its variable, its default.
@@ -46,6 +51,9 @@ type setting struct {
 
 func (c *Config) settings() []setting {
 	str := func(p *string) func(string) error { return func(s string) error { *p = s; return nil } }
+	limit := func(p *ratelimit.Limit) func(string) error {
+		return func(s string) (err error) { *p, err = ratelimit.ParseLimit(s); return err }
+	}
 	return []setting{
 		{flag: "http-addr", env: "TICKETD_HTTP_ADDR", def: "127.0.0.1:8080", usage: "HTTP listen address", set: str(&c.HTTPAddr)},
 		{flag: "grpc-addr", env: "TICKETD_GRPC_ADDR", def: "127.0.0.1:9090", usage: "gRPC listen address", set: str(&c.GRPCAddr)},
@@ -104,6 +112,9 @@ func (c *Config) settings() []setting {
 			c.CookiePath = s
 			return nil
 		}},
+		{flag: "mint-limit-per-user", env: "TICKETD_MINT_LIMIT_PER_USER", def: "60/1m", usage: "mints allowed per user, N/duration (such as 20/1m, a Go duration up to 24h); over it, 429 with Retry-After; off (or an empty flag value) turns it off", set: limit(&c.MintLimitPerUser)},
+		{flag: "mint-limit-per-ip", env: "TICKETD_MINT_LIMIT_PER_IP", def: "600/1m", usage: "mints allowed per client IP, N/duration; off (or an empty flag value) turns it off", set: limit(&c.MintLimitPerIP)},
+		{flag: "redeem-failure-limit-per-ip", env: "TICKETD_REDEEM_FAILURE_LIMIT_PER_IP", def: "30/1m", usage: "failed redemptions allowed per client IP (the redeem request's client_ip), N/duration; over it, redemptions for that IP are refused without touching ticket storage; off (or an empty flag value) turns it off", set: limit(&c.RedeemFailureLimitPerIP)},
 		{flag: "shutdown-grace", env: "TICKETD_SHUTDOWN_GRACE", def: "10s", usage: "how long in-flight requests may finish after SIGTERM", set: func(s string) (err error) {
 			c.ShutdownGrace, err = time.ParseDuration(s)
 			return err

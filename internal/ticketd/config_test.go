@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wsticket/wsticket/internal/clientip"
+	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/internal/ticketd"
 	"github.com/wsticket/wsticket/issuer"
 )
@@ -60,6 +61,10 @@ func TestParseConfigDefaults(t *testing.T) {
 		CookiePath:    "/",
 		ShutdownGrace: 10 * time.Second,
 		LogFormat:     "json",
+		// Defaults: 60/1m, 600/1m, 30/1m.
+		MintLimitPerUser:        ratelimit.Limit{N: 60, Per: time.Minute},
+		MintLimitPerIP:          ratelimit.Limit{N: 600, Per: time.Minute},
+		RedeemFailureLimitPerIP: ratelimit.Limit{N: 30, Per: time.Minute},
 	}
 	if !sameConfig(cfg, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", cfg, want)
@@ -116,6 +121,15 @@ var settings = []setting{
 	{"log-format", "TICKETD_LOG_FORMAT", "json", func(c *ticketd.Config) bool { return c.LogFormat == "json" }},
 	{"dev", "TICKETD_DEV", "true", func(c *ticketd.Config) bool { return c.Dev && c.LogFormat == "text" }},
 	{"dev", "TICKETD_DEV", "1", func(c *ticketd.Config) bool { return c.Dev }},
+	{"mint-limit-per-user", "TICKETD_MINT_LIMIT_PER_USER", "20/1m", func(c *ticketd.Config) bool {
+		return c.MintLimitPerUser == ratelimit.Limit{N: 20, Per: time.Minute}
+	}},
+	{"mint-limit-per-ip", "TICKETD_MINT_LIMIT_PER_IP", "100/30s", func(c *ticketd.Config) bool {
+		return c.MintLimitPerIP == ratelimit.Limit{N: 100, Per: 30 * time.Second}
+	}},
+	{"redeem-failure-limit-per-ip", "TICKETD_REDEEM_FAILURE_LIMIT_PER_IP", "5/1h", func(c *ticketd.Config) bool {
+		return c.RedeemFailureLimitPerIP == ratelimit.Limit{N: 5, Per: time.Hour}
+	}},
 }
 
 // An environment variable and its flag give the same Config.
@@ -181,6 +195,7 @@ func TestParseConfigHelp(t *testing.T) {
 		"TICKETD_HTTP_ADDR", "TICKETD_GRPC_ADDR", "TICKETD_REDIS_URL", "TICKETD_JWT_HS256_SECRET",
 		"TICKETD_SERVICE_KEYS", "TICKETD_TICKET_TTL", "TICKETD_ALLOWED_ORIGINS", "TICKETD_TRUSTED_PROXIES",
 		"TICKETD_IP_BINDING", "TICKETD_COOKIE_PATH", "TICKETD_JWT_PUBLIC_KEY_FILES", "TICKETD_JWT_JWKS_URL", "TICKETD_JWT_ISSUER", "TICKETD_JWT_AUDIENCE", "TICKETD_JWT_LEEWAY", "TICKETD_JWT_USER_CLAIM", "TICKETD_SHUTDOWN_GRACE", "TICKETD_LOG_FORMAT", "TICKETD_DEV",
+		"TICKETD_MINT_LIMIT_PER_USER", "TICKETD_MINT_LIMIT_PER_IP", "TICKETD_REDEEM_FAILURE_LIMIT_PER_IP",
 	} {
 		if !strings.Contains(help, "$"+name) {
 			t.Errorf("--help does not mention $%s", name)
@@ -219,17 +234,20 @@ func TestParseConfigFlagOverridesEnv(t *testing.T) {
 		"--service-keys=flag-key-bbbbbbbbbbbbbbbb",
 	}, vars)
 	want := &ticketd.Config{
-		HTTPAddr:       "127.0.0.1:2",
-		GRPCAddr:       "127.0.0.1:9090",
-		ServiceKeys:    "flag-key-bbbbbbbbbbbbbbbb",
-		TicketTTL:      20 * time.Second,
-		AllowedOrigins: []string{"https://flag.example.test"},
-		IPBinding:      issuer.BindPrefix,
-		JWTLeeway:      30 * time.Second,
-		JWTUserClaim:   "sub",
-		CookiePath:     "/",
-		ShutdownGrace:  10 * time.Second,
-		LogFormat:      "json",
+		HTTPAddr:                "127.0.0.1:2",
+		GRPCAddr:                "127.0.0.1:9090",
+		ServiceKeys:             "flag-key-bbbbbbbbbbbbbbbb",
+		TicketTTL:               20 * time.Second,
+		AllowedOrigins:          []string{"https://flag.example.test"},
+		IPBinding:               issuer.BindPrefix,
+		JWTLeeway:               30 * time.Second,
+		JWTUserClaim:            "sub",
+		CookiePath:              "/",
+		ShutdownGrace:           10 * time.Second,
+		LogFormat:               "json",
+		MintLimitPerUser:        ratelimit.Limit{N: 60, Per: time.Minute},
+		MintLimitPerIP:          ratelimit.Limit{N: 600, Per: time.Minute},
+		RedeemFailureLimitPerIP: ratelimit.Limit{N: 30, Per: time.Minute},
 	}
 	if !sameConfig(cfg, want) {
 		t.Errorf("\n got %+v\nwant %+v", cfg, want)
@@ -259,6 +277,10 @@ func TestParseConfigInvalid(t *testing.T) {
 		{"jwt-leeway", "TICKETD_JWT_LEEWAY", "-1s"},
 		{"cookie-path", "TICKETD_COOKIE_PATH", "/a;b"},
 		{"dev", "TICKETD_DEV", "maybe"},
+		{"mint-limit-per-user", "TICKETD_MINT_LIMIT_PER_USER", "20"},
+		{"mint-limit-per-user", "TICKETD_MINT_LIMIT_PER_USER", "0/1m"},
+		{"mint-limit-per-ip", "TICKETD_MINT_LIMIT_PER_IP", "10/48h"},
+		{"redeem-failure-limit-per-ip", "TICKETD_REDEEM_FAILURE_LIMIT_PER_IP", "5/soon"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
@@ -281,5 +303,20 @@ func TestParseConfigInvalid(t *testing.T) {
 		if _, err := ticketd.ParseConfig(args, env(nil), io.Discard); err == nil {
 			t.Errorf("ParseConfig(%q) accepted", args)
 		}
+	}
+}
+
+// An empty flag value turns a rate limit off (an empty variable is unset).
+func TestParseConfigRateLimitOff(t *testing.T) {
+	t.Parallel()
+	cfg := parse(t, []string{"--mint-limit-per-user=", "--mint-limit-per-ip=", "--redeem-failure-limit-per-ip="},
+		map[string]string{"TICKETD_MINT_LIMIT_PER_USER": "5/1s"})
+	if !cfg.MintLimitPerUser.IsZero() || !cfg.MintLimitPerIP.IsZero() || !cfg.RedeemFailureLimitPerIP.IsZero() {
+		t.Fatalf("limits %v %v %v, want all off", cfg.MintLimitPerUser, cfg.MintLimitPerIP, cfg.RedeemFailureLimitPerIP)
+	}
+	// An empty variable reads as unset, so variables switch a limit off with "off".
+	cfg = parse(t, nil, map[string]string{"TICKETD_MINT_LIMIT_PER_USER": "off", "TICKETD_MINT_LIMIT_PER_IP": "off", "TICKETD_REDEEM_FAILURE_LIMIT_PER_IP": "off"})
+	if !cfg.MintLimitPerUser.IsZero() || !cfg.MintLimitPerIP.IsZero() || !cfg.RedeemFailureLimitPerIP.IsZero() {
+		t.Fatalf("limits %v %v %v, want all off", cfg.MintLimitPerUser, cfg.MintLimitPerIP, cfg.RedeemFailureLimitPerIP)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/issuer/memstore"
 	"github.com/wsticket/wsticket/issuer/redisstore"
@@ -22,18 +23,19 @@ func storeName(cfg *Config) string {
 	return "redis"
 }
 
-// openStore returns the configured store and its closer: the embedded store
-// without a Redis URL, Redis otherwise. A Redis that does not answer yet is
-// not fatal (readiness reports it); a Redis too old for GETDEL is.
-func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (issuer.Store, func() error, error) {
+// openStore returns the configured store, rate limits and their closer:
+// the embedded store and in-process limits without a Redis URL, both in
+// Redis otherwise. A Redis that does not answer yet is not fatal (readiness
+// reports it); a Redis too old for GETDEL is.
+func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (issuer.Store, *ratelimit.Limits, func() error, error) {
 	if cfg.RedisURL == "" {
 		s := memstore.New(nil)
-		return s, s.Close, nil
+		return s, newLimits(cfg, func(l ratelimit.Limit) ratelimit.Limiter { return ratelimit.NewMemory(l, nil) }), s.Close, nil
 	}
 	opts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
 		// go-redis's message may quote the URL, password included.
-		return nil, nil, fmt.Errorf("TICKETD_REDIS_URL is not a valid Redis URL")
+		return nil, nil, nil, fmt.Errorf("TICKETD_REDIS_URL is not a valid Redis URL")
 	}
 	// Bounded waits, so every operation fails closed in bounded time: the
 	// per-operation context deadline (2 s) also bounds socket reads and
@@ -55,11 +57,28 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (issuer.Store
 	if err := checkVersion(ctx, client); err != nil {
 		if isTooOld(err) {
 			client.Close()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		log.Warn("redis not answering yet; not ready until it does", "error", err)
 	}
-	return redisstore.New(client, nil), client.Close, nil
+	limits := newLimits(cfg, func(l ratelimit.Limit) ratelimit.Limiter { return ratelimit.NewRedis(client, l) })
+	return redisstore.New(client, nil), limits, client.Close, nil
+}
+
+// newLimits builds the configured limits with newLimiter, leaving out each
+// one that is off.
+func newLimits(cfg *Config, newLimiter func(ratelimit.Limit) ratelimit.Limiter) *ratelimit.Limits {
+	build := func(l ratelimit.Limit) ratelimit.Limiter {
+		if l.IsZero() {
+			return nil
+		}
+		return newLimiter(l)
+	}
+	return &ratelimit.Limits{
+		MintPerUser:         build(cfg.MintLimitPerUser),
+		MintPerIP:           build(cfg.MintLimitPerIP),
+		RedeemFailuresPerIP: build(cfg.RedeemFailureLimitPerIP),
+	}
 }
 
 type tooOldError struct{ version string }

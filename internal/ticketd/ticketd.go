@@ -126,7 +126,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if keys.Len() == 0 {
 		return errors.New("TICKETD_SERVICE_KEYS: at least one service key is required (or run with --dev)")
 	}
-	store, closeStore, err := openStore(ctx, cfg, m.Logger)
+	store, limits, closeStore, err := openStore(ctx, cfg, m.Logger)
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 
 	var handler http.Handler = httpapi.New(httpapi.Options{
 		Service: m.Service, JWT: jwtv, ServiceKeys: keys, TrustedProxies: cfg.TrustedProxies, Logger: m.Logger,
-		CookiePath: cfg.CookiePath, InsecureCookie: cfg.Dev,
+		CookiePath: cfg.CookiePath, InsecureCookie: cfg.Dev, Limits: limits,
 	})
 	if dev != nil {
 		m.Demo = demo.New(demo.Options{Redeemer: m.Service, AllowedOrigins: cfg.AllowedOrigins, LoginJWT: dev.loginJWT, Logger: m.Logger})
@@ -167,7 +167,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
 	)
 	ticketv1.RegisterTicketServiceServer(m.grpcSrv, grpcapi.New(grpcapi.Options{
-		Service: m.Service, JWT: jwtv, ServiceKeys: keys, Logger: m.Logger,
+		Service: m.Service, JWT: jwtv, ServiceKeys: keys, Logger: m.Logger, Limits: limits,
 	}))
 	m.health = health.NewServer()
 	healthpb.RegisterHealthServer(m.grpcSrv, m.health)
