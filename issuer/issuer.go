@@ -43,7 +43,7 @@ type Service struct {
 	verifier *verifier.Direct
 	ttl      time.Duration
 	binding  IPBinding
-	origins  map[string]struct{}
+	origins  origin.Set
 	timeout  time.Duration
 	now      func() time.Time
 }
@@ -66,12 +66,9 @@ func New(store Store, opts *Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	origins := make(map[string]struct{}, len(o.AllowedOrigins))
-	for _, allowed := range o.AllowedOrigins {
-		if err := origin.Check(allowed); err != nil {
-			return nil, fmt.Errorf("issuer: AllowedOrigins: %w", err)
-		}
-		origins[allowed] = struct{}{}
+	origins, err := origin.NewSet(o.AllowedOrigins)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: AllowedOrigins: %w", err)
 	}
 	return &Service{
 		store:    store,
@@ -90,11 +87,7 @@ func (s *Service) TTL() time.Duration { return s.ttl }
 // OriginAllowed reports whether origin is exactly one of the allowed
 // origins. The empty origin (no Origin header) is allowed.
 func (s *Service) OriginAllowed(origin string) bool {
-	if origin == "" {
-		return true
-	}
-	_, ok := s.origins[origin]
-	return ok
+	return origin == "" || s.origins.Contains(origin)
 }
 
 // Redeem checks and burns a ticket; see verifier.Direct.Redeem.

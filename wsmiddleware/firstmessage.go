@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wsticket/wsticket/internal/clientip"
+	"github.com/wsticket/wsticket/internal/origin"
 	"github.com/wsticket/wsticket/verifier"
 )
 
@@ -77,7 +78,7 @@ type FirstMessageOptions struct {
 // fmConfig is FirstMessageOptions with defaults applied.
 type fmConfig struct {
 	audience string
-	origins  map[string]struct{}
+	origins  origin.Set
 	trusted  clientip.Trusted
 	timeout  time.Duration
 	onReject func(*http.Request, error)
@@ -93,7 +94,7 @@ func newFMConfig(opts *FirstMessageOptions) (*fmConfig, error) {
 		c.timeout = DefaultAuthTimeout
 	}
 	var err error
-	if c.origins, err = originSet(o.AllowedOrigins); err != nil {
+	if c.origins, err = origin.NewSet(o.AllowedOrigins); err != nil {
 		return nil, fmt.Errorf("wsmiddleware: FirstMessageOptions.AllowedOrigins: %w", err)
 	}
 	if c.trusted, err = clientip.FromPrefixes(o.TrustedProxies); err != nil {

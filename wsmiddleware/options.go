@@ -139,7 +139,7 @@ type Options struct {
 // that are used on each request.
 type config struct {
 	audience   string
-	origins    map[string]struct{} // nil: no allowlist of our own
+	origins    origin.Set // empty: no allowlist of our own
 	transports Transport
 	param      string
 	cookie     string
@@ -177,27 +177,11 @@ func newConfig(opts *Options) *config {
 		panic(fmt.Sprintf("wsmiddleware: Options.CookieName: %q is not a cookie name", c.cookie))
 	}
 	var err error
-	if c.origins, err = originSet(o.AllowedOrigins); err != nil {
+	if c.origins, err = origin.NewSet(o.AllowedOrigins); err != nil {
 		panic("wsmiddleware: Options.AllowedOrigins: " + err.Error())
 	}
 	if c.trusted, err = clientip.FromPrefixes(o.TrustedProxies); err != nil {
 		panic("wsmiddleware: Options.TrustedProxies: " + err.Error())
 	}
 	return c
-}
-
-// originSet validates an allowlist and returns it as a set; nil for an
-// empty list.
-func originSet(list []string) (map[string]struct{}, error) {
-	if len(list) == 0 {
-		return nil, nil
-	}
-	set := make(map[string]struct{}, len(list))
-	for _, allowed := range list {
-		if err := origin.Check(allowed); err != nil {
-			return nil, err
-		}
-		set[allowed] = struct{}{}
-	}
-	return set, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/wsticket/wsticket/internal/apierror"
+	"github.com/wsticket/wsticket/internal/origin"
 )
 
 // OriginChecked reports whether Require or RequireOrigin admitted r. Use it
@@ -57,7 +58,7 @@ func RequireOrigin(opts *FirstMessageOptions) func(http.Handler) http.Handler {
 	if len(o.AllowedOrigins) == 0 {
 		panic("wsmiddleware: RequireOrigin without FirstMessageOptions.AllowedOrigins")
 	}
-	origins, err := originSet(o.AllowedOrigins)
+	origins, err := origin.NewSet(o.AllowedOrigins)
 	if err != nil {
 		panic("wsmiddleware: FirstMessageOptions.AllowedOrigins: " + err.Error())
 	}
@@ -89,10 +90,6 @@ var defaultStrip = newConfig(nil)
 // originAllowed reports whether a request's Origin passes the allowlist
 // origins. No Origin, or no allowlist, passes; the ticket's bound Origin is
 // checked by the verifier either way.
-func originAllowed(origins map[string]struct{}, origin string) bool {
-	if origin == "" || origins == nil {
-		return true
-	}
-	_, ok := origins[origin]
-	return ok
+func originAllowed(origins origin.Set, o string) bool {
+	return o == "" || origins.Len() == 0 || origins.Contains(o)
 }

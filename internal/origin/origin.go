@@ -25,3 +25,30 @@ func Check(s string) error {
 	}
 	return nil
 }
+
+// Set is an exact allowlist of origins: membership is byte-for-byte
+// equality, nothing else. The zero Set is empty.
+type Set struct {
+	m map[string]struct{}
+}
+
+// NewSet checks every entry with Check and returns the set.
+func NewSet(list []string) (Set, error) {
+	s := Set{m: make(map[string]struct{}, len(list))}
+	for _, o := range list {
+		if err := Check(o); err != nil {
+			return Set{}, err
+		}
+		s.m[o] = struct{}{}
+	}
+	return s, nil
+}
+
+// Contains reports whether origin is exactly one of the set's entries.
+func (s Set) Contains(origin string) bool {
+	_, ok := s.m[origin]
+	return ok
+}
+
+// Len returns the number of entries.
+func (s Set) Len() int { return len(s.m) }
