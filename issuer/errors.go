@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/wsticket/wsticket/verifier"
 )
@@ -17,3 +18,24 @@ var (
 	// was minted (or the ticket was never handed out), nothing admitted.
 	ErrUnavailable = verifier.ErrUnavailable
 )
+
+// InvalidError is an ErrInvalid with its reason, which names only the
+// offending field and so may be shown to the caller. It matches ErrInvalid.
+type InvalidError struct{ Reason string }
+
+func (e *InvalidError) Error() string        { return "issuer: invalid request: " + e.Reason }
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+func invalid(format string, args ...any) error {
+	return &InvalidError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// InvalidMessage returns the client-facing message for an error matching
+// ErrInvalid: "invalid request: <reason>".
+func InvalidMessage(err error) string {
+	var inv *InvalidError
+	if errors.As(err, &inv) {
+		return "invalid request: " + inv.Reason
+	}
+	return "invalid request"
+}

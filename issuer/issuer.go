@@ -99,7 +99,7 @@ func (s *Service) Redeem(ctx context.Context, req verifier.Request) (*verifier.R
 // call, and reports how many it killed.
 func (s *Service) RevokeUser(ctx context.Context, userID string) (int, error) {
 	if userID == "" {
-		return 0, fmt.Errorf("%w: empty user ID", ErrInvalid)
+		return 0, invalid("empty user ID")
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()

@@ -71,29 +71,29 @@ func (s *Service) Mint(ctx context.Context, req MintRequest) (*Minted, error) {
 func (s *Service) validate(req *MintRequest) error {
 	switch {
 	case req.UserID == "":
-		return fmt.Errorf("%w: no user ID", ErrInvalid)
+		return invalid("no user ID")
 	case len(req.UserID) > ticket.MaxUserIDLen || !utf8.ValidString(req.UserID):
-		return fmt.Errorf("%w: user ID is not valid UTF-8 of at most %d bytes", ErrInvalid, ticket.MaxUserIDLen)
+		return invalid("user ID is not valid UTF-8 of at most %d bytes", ticket.MaxUserIDLen)
 	case len(req.Audience) > ticket.MaxAudienceLen || !utf8.ValidString(req.Audience):
-		return fmt.Errorf("%w: audience is not valid UTF-8 of at most %d bytes", ErrInvalid, ticket.MaxAudienceLen)
+		return invalid("audience is not valid UTF-8 of at most %d bytes", ticket.MaxAudienceLen)
 	case len(req.Origin) > ticket.MaxOriginLen:
-		return fmt.Errorf("%w: origin longer than %d bytes", ErrInvalid, ticket.MaxOriginLen)
+		return invalid("origin longer than %d bytes", ticket.MaxOriginLen)
 	case !s.OriginAllowed(req.Origin):
 		return ErrOriginNotAllowed
 	case s.binding != BindOff && !req.ClientIP.IsValid():
-		return fmt.Errorf("%w: no client IP to bind", ErrInvalid)
+		return invalid("no client IP to bind")
 	case len(req.Claims) > ticket.MaxClaims:
-		return fmt.Errorf("%w: more than %d claims", ErrInvalid, ticket.MaxClaims)
+		return invalid("more than %d claims", ticket.MaxClaims)
 	}
 	size := 0
 	for k, v := range req.Claims {
 		if k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) {
-			return fmt.Errorf("%w: claim names must be non-empty and claims valid UTF-8", ErrInvalid)
+			return invalid("claim names must be non-empty and claims valid UTF-8")
 		}
 		size += len(k) + len(v)
 	}
 	if size > ticket.MaxClaimsBytes {
-		return fmt.Errorf("%w: claims larger than %d bytes", ErrInvalid, ticket.MaxClaimsBytes)
+		return invalid("claims larger than %d bytes", ticket.MaxClaimsBytes)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -55,7 +54,7 @@ func toStatus(err error) error {
 	case errors.Is(err, issuer.ErrOriginNotAllowed):
 		return status.Error(codes.PermissionDenied, "origin not allowed")
 	case errors.Is(err, issuer.ErrInvalid):
-		return status.Error(codes.InvalidArgument, strings.TrimPrefix(err.Error(), "issuer: "))
+		return status.Error(codes.InvalidArgument, issuer.InvalidMessage(err))
 	case errors.Is(err, verifier.ErrUnavailable), errors.Is(err, ratelimit.ErrUnavailable):
 		return status.Error(codes.Unavailable, "ticket store unavailable, try again")
 	case errors.Is(err, context.Canceled):

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/wsticket/wsticket/internal/apierror"
 	"github.com/wsticket/wsticket/internal/audit"
@@ -30,9 +29,7 @@ func toAPI(err error) *apierror.Error {
 	case errors.Is(err, issuer.ErrOriginNotAllowed):
 		return apierror.OriginForbidden
 	case errors.Is(err, issuer.ErrInvalid):
-		// Validation text is the issuer's own and names only the offending
-		// field: "issuer: invalid request: no user ID".
-		return badRequest(strings.TrimPrefix(err.Error(), "issuer: "))
+		return badRequest(issuer.InvalidMessage(err))
 	case errors.Is(err, ratelimit.ErrLimited):
 		return apierror.RateLimited
 	case errors.Is(err, verifier.ErrUnavailable), errors.Is(err, ratelimit.ErrUnavailable):
