@@ -115,7 +115,11 @@ export function connect(options) {
     }
   }
 
-  function finish({ code, reason, wasClean }) {
+  // finish ends the client for good and emits "close" once. notify, when
+  // given, runs after the teardown and before "close" (which is emitted
+  // even if notify throws): onAuthError after a 401, or an "error" event
+  // after another final answer from the ticket endpoint.
+  function finish({ code, reason, wasClean }, notify) {
     if (done) return;
     done = true;
     readyState = 3;
@@ -125,7 +129,11 @@ export function connect(options) {
     abort?.abort();
     abort = null;
     if (ws) discard(ws);
-    emit("close", { code, reason, wasClean });
+    try {
+      notify?.();
+    } finally {
+      emit("close", { code, reason, wasClean });
+    }
   }
 
   function discard(s) {
@@ -244,8 +252,15 @@ export function connect(options) {
     } catch (err) {
       if (id !== run) return;
       abort = null;
-      if (err.kind === "auth") return authFailed(err);
-      if (err.kind === "refused") return refused(err);
+      // Final answers from the ticket endpoint: 401 goes to onAuthError;
+      // another 4xx that will not change on retry is an "error" and
+      // closes with 4000 + its status.
+      if (err.kind === "auth") {
+        return finish({ code: CLOSE_UNAUTHENTICATED, reason: "unauthenticated", wasClean: false }, () => o.onAuthError?.(err));
+      }
+      if (err.kind === "refused") {
+        return finish({ code: 4000 + err.status, reason: "ticket request refused", wasClean: false }, () => emit("error", { error: err }));
+      }
       return failed(err);
     }
     if (id !== run) return;
@@ -333,34 +348,6 @@ export function connect(options) {
       }
       retry(last);
     };
-  }
-
-  // refused ends the client after a 4xx the ticket endpoint will keep
-  // giving: "error", then "close" with code 4000 + the HTTP status.
-  function refused(err) {
-    done = true;
-    readyState = 3;
-    run++;
-    if (timer !== null) o.clearTimeout(timer);
-    timer = null;
-    try {
-      emit("error", { error: err });
-    } finally {
-      emit("close", { code: 4000 + err.status, reason: "ticket request refused", wasClean: false });
-    }
-  }
-
-  function authFailed(err) {
-    done = true;
-    readyState = 3;
-    run++;
-    if (timer !== null) o.clearTimeout(timer);
-    timer = null;
-    try {
-      o.onAuthError?.(err);
-    } finally {
-      emit("close", { code: CLOSE_UNAUTHENTICATED, reason: "unauthenticated", wasClean: false });
-    }
   }
 
   start();
