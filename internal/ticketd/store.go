@@ -2,6 +2,7 @@ package ticketd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -55,7 +56,7 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (issuer.Store
 	}
 	client := redis.NewClient(opts)
 	if err := checkVersion(ctx, client); err != nil {
-		if isTooOld(err) {
+		if errors.Is(err, errRedisTooOld) {
 			client.Close()
 			return nil, nil, nil, err
 		}
@@ -81,13 +82,8 @@ func newLimits(cfg *Config, newLimiter func(ratelimit.Limit) ratelimit.Limiter) 
 	}
 }
 
-type tooOldError struct{ version string }
-
-func (e tooOldError) Error() string {
-	return "redis " + e.version + " is too old: wsticket needs GETDEL (Redis >= 6.2)"
-}
-
-func isTooOld(err error) bool { _, ok := err.(tooOldError); return ok }
+// errRedisTooOld: the Redis has no GETDEL, the single-use gate.
+var errRedisTooOld = errors.New("wsticket needs GETDEL (Redis >= 6.2)")
 
 func checkVersion(ctx context.Context, c redis.UniversalClient) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -96,6 +92,12 @@ func checkVersion(ctx context.Context, c redis.UniversalClient) error {
 	if err != nil {
 		return err
 	}
+	return versionSupported(info)
+}
+
+// versionSupported reads redis_version from an INFO server reply and
+// refuses versions without GETDEL.
+func versionSupported(info string) error {
 	for _, line := range strings.Split(info, "\n") {
 		v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:")
 		if !ok {
@@ -108,7 +110,7 @@ func checkVersion(ctx context.Context, c redis.UniversalClient) error {
 			minor, _ = strconv.Atoi(parts[1])
 		}
 		if major < 6 || major == 6 && minor < 2 {
-			return tooOldError{v}
+			return fmt.Errorf("redis %s is too old: %w", v, errRedisTooOld)
 		}
 	}
 	return nil
