@@ -18,7 +18,7 @@ const (
 
 // verified is a remembered successful verification.
 type verified struct {
-	user  string
+	login Login
 	until time.Time
 }
 
@@ -39,21 +39,21 @@ func newCache(max int) *cache {
 	return &cache{m: make(map[[sha256.Size]byte]verified), max: max}
 }
 
-func (c *cache) get(key [sha256.Size]byte, now time.Time) (string, bool) {
+func (c *cache) get(key [sha256.Size]byte, now time.Time) (Login, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[key]
 	if !ok {
-		return "", false
+		return Login{}, false
 	}
 	if !now.Before(e.until) {
 		delete(c.m, key)
-		return "", false
+		return Login{}, false
 	}
-	return e.user, true
+	return e.login, true
 }
 
-func (c *cache) put(key [sha256.Size]byte, user string, exp, now time.Time) {
+func (c *cache) put(key [sha256.Size]byte, login Login, exp, now time.Time) {
 	until := now.Add(cacheMaxAge)
 	if exp.Before(until) {
 		until = exp
@@ -66,7 +66,7 @@ func (c *cache) put(key [sha256.Size]byte, user string, exp, now time.Time) {
 	if len(c.m) >= c.max {
 		c.evict(now)
 	}
-	c.m[key] = verified{user: user, until: until}
+	c.m[key] = verified{login: login, until: until}
 }
 
 // evict makes room: expired entries first, then an arbitrary tenth.

@@ -12,27 +12,27 @@ func TestCacheBoundsAndExpiry(t *testing.T) {
 	c := newCache(10)
 	key := func(i int) [sha256.Size]byte { return sha256.Sum256([]byte(strconv.Itoa(i))) }
 	for i := range 50 {
-		c.put(key(i), "u"+strconv.Itoa(i), now.Add(time.Hour), now)
+		c.put(key(i), Login{User: "u" + strconv.Itoa(i)}, now.Add(time.Hour), now)
 		if len(c.m) > 10 {
 			t.Fatalf("cache holds %d entries, bound is 10", len(c.m))
 		}
 	}
-	if u, ok := c.get(key(49), now); !ok || u != "u49" {
+	if u, ok := c.get(key(49), now); !ok || u.User != "u49" {
 		t.Fatalf("latest entry: %q %v", u, ok)
 	}
 	// Never past the token's exp, and never past a minute.
-	c.put(key(100), "soon", now.Add(10*time.Second), now)
+	c.put(key(100), Login{User: "soon"}, now.Add(10*time.Second), now)
 	if _, ok := c.get(key(100), now.Add(10*time.Second)); ok {
 		t.Error("entry served at its token's exp")
 	}
-	c.put(key(101), "long", now.Add(time.Hour), now)
+	c.put(key(101), Login{User: "long"}, now.Add(time.Hour), now)
 	if _, ok := c.get(key(101), now.Add(59*time.Second)); !ok {
 		t.Error("entry dropped before a minute")
 	}
 	if _, ok := c.get(key(101), now.Add(time.Minute)); ok {
 		t.Error("entry served after a minute")
 	}
-	c.put(key(102), "expired", now.Add(-time.Second), now)
+	c.put(key(102), Login{User: "expired"}, now.Add(-time.Second), now)
 	if _, ok := c.get(key(102), now); ok {
 		t.Error("an already expired token was cached")
 	}

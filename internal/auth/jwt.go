@@ -35,6 +35,14 @@ type JWTOptions struct {
 	// UserClaim names the claim that holds the user ID; it must be a
 	// non-empty string. Default: "sub".
 	UserClaim string
+	// CopyClaims lists the claims copied from a login JWT into the tickets
+	// it mints, for the redeemer (such as "roles" or "tenant"). A string
+	// claim is copied as is, any other value as compact JSON; a claim the
+	// token lacks is left out. Each copied value is at most
+	// MaxCopiedClaimLen bytes, or the token is refused for minting; the
+	// issuer bounds the total. Registered claims (iss, sub, aud, exp, nbf,
+	// iat, jti) and the user claim cannot be listed. Default: none.
+	CopyClaims []string
 	// CacheSize is how many successful verifications are remembered (by the
 	// SHA-256 of the token, each until the token's exp and at most a
 	// minute), so a page minting again and again costs one signature check
@@ -51,6 +59,7 @@ type JWT struct {
 	keys      []publicKey
 	jwks      *JWKS
 	userClaim string
+	copy      []string
 	cache     *cache
 	now       func() time.Time
 }
@@ -96,6 +105,9 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 	if opts.UserClaim == "" {
 		opts.UserClaim = "sub"
 	}
+	if err := checkCopyClaims(opts.CopyClaims, opts.UserClaim); err != nil {
+		return nil, err
+	}
 	if opts.CacheSize == 0 {
 		opts.CacheSize = DefaultCacheSize
 	}
@@ -119,7 +131,7 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 	}
 	popts = append(popts, jwt.WithTimeFunc(opts.Now))
 	return &JWT{parser: jwt.NewParser(popts...), secret: opts.HS256Secret, keys: keys, jwks: opts.JWKS,
-		userClaim: opts.UserClaim, cache: newCache(opts.CacheSize), now: opts.Now}, nil
+		userClaim: opts.UserClaim, copy: slices.Clone(opts.CopyClaims), cache: newCache(opts.CacheSize), now: opts.Now}, nil
 }
 
 // keyFor returns the keys that may verify t: the HMAC secret for HS256 only,
@@ -156,33 +168,52 @@ func (v *JWT) keyFor(t *jwt.Token) (any, error) {
 	return set, nil
 }
 
-// Verify checks a login JWT and returns the user ID it names. A token
-// verified before, and still within its exp, is answered from the cache.
+// Login is what a verified login JWT says about its bearer.
+type Login struct {
+	// User is the user ID from the configured user claim.
+	User string
+	// Claims are the JWTOptions.CopyClaims the token carries; nil when
+	// there are none. Shared with the cache: do not modify.
+	Claims map[string]string
+}
+
+// Verify checks a login JWT and returns the user ID it names.
 func (v *JWT) Verify(token string) (userID string, err error) {
+	l, err := v.Login(token)
+	return l.User, err
+}
+
+// Login checks a login JWT and returns its user and copied claims. A token
+// verified before, and still within its exp, is answered from the cache.
+func (v *JWT) Login(token string) (Login, error) {
 	if len(token) > MaxCredentialLen {
-		return "", fmt.Errorf("%w: token too large", ErrUnauthenticated)
+		return Login{}, fmt.Errorf("%w: token too large", ErrUnauthenticated)
 	}
 	var key [sha256.Size]byte
 	if v.cache != nil {
 		key = sha256.Sum256([]byte(token))
-		if user, ok := v.cache.get(key, v.now()); ok {
-			return user, nil
+		if l, ok := v.cache.get(key, v.now()); ok {
+			return l, nil
 		}
 	}
 	claims := jwt.MapClaims{}
-	_, err = v.parser.ParseWithClaims(token, claims, v.keyFor)
-	if err != nil {
+	if _, err := v.parser.ParseWithClaims(token, claims, v.keyFor); err != nil {
 		// jwt's error text names the failed check, never the token.
-		return "", fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+		return Login{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
 	user, ok := claims[v.userClaim].(string)
 	if !ok || user == "" {
-		return "", fmt.Errorf("%w: %w", ErrUnauthenticated, errors.New("token has no user in claim "+v.userClaim))
+		return Login{}, fmt.Errorf("%w: %w", ErrUnauthenticated, errors.New("token has no user in claim "+v.userClaim))
+	}
+	l := Login{User: user}
+	var err error
+	if l.Claims, err = copyClaims(claims, v.copy); err != nil {
+		return Login{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
 	if v.cache != nil {
 		if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
-			v.cache.put(key, user, exp.Time, v.now())
+			v.cache.put(key, l, exp.Time, v.now())
 		}
 	}
-	return user, nil
+	return l, nil
 }

@@ -70,3 +70,44 @@ func TestJWTOptions(t *testing.T) {
 		}
 	}
 }
+
+// CopyClaims: strings as is, other values as JSON, absent ones left out,
+// oversized ones refused, registered and user claims refused in the
+// configuration; a cached verification keeps its claims.
+func TestCopyClaims(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	now := time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
+	v, err := auth.NewJWT(auth.JWTOptions{HS256Secret: secret, CopyClaims: []string{"roles", "tenant", "level", "none"}, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(c jwt.MapClaims) string {
+		c["sub"], c["iat"], c["exp"] = "alice", now.Unix(), now.Add(time.Hour).Unix()
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	tok := sign(jwt.MapClaims{"roles": []any{"a", "b"}, "tenant": "acme", "level": 3, "secret": "x"})
+	for range 2 { // the second answer comes from the cache
+		l, err := v.Login(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.User != "alice" || len(l.Claims) != 3 || l.Claims["roles"] != `["a","b"]` || l.Claims["tenant"] != "acme" || l.Claims["level"] != "3" {
+			t.Fatalf("Login = %+v", l)
+		}
+	}
+	if l, err := v.Login(sign(jwt.MapClaims{})); err != nil || l.Claims != nil {
+		t.Fatalf("no copied claims: %+v, %v", l, err)
+	}
+	if _, err := v.Login(sign(jwt.MapClaims{"tenant": string(make([]byte, auth.MaxCopiedClaimLen+1))})); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Fatalf("oversized claim: %v", err)
+	}
+	for _, bad := range [][]string{{""}, {"sub"}, {"exp"}, {"uid"}, {"roles", "roles"}} {
+		if _, err := auth.NewJWT(auth.JWTOptions{HS256Secret: secret, UserClaim: "uid", CopyClaims: bad}); err == nil {
+			t.Errorf("CopyClaims %q accepted", bad)
+		}
+	}
+}

@@ -54,8 +54,8 @@ func New(opts Options) *Server {
 
 // caller is who made a call.
 type caller struct {
-	service bool   // presented a valid service key
-	user    string // the login JWT's subject, for users
+	service bool       // presented a valid service key
+	login   auth.Login // the login JWT's user and copied claims, for users
 }
 
 func (s *Server) authenticate(ctx context.Context) (caller, error) {
@@ -71,11 +71,11 @@ func (s *Server) authenticate(ctx context.Context) (caller, error) {
 	if s.opts.ServiceKeys.Valid(cred) {
 		return caller{service: true}, nil
 	}
-	user, err := s.opts.JWT.Verify(cred)
+	login, err := s.opts.JWT.Login(cred)
 	if err != nil {
 		return caller{}, err
 	}
-	return caller{user: user}, nil
+	return caller{login: login}, nil
 }
 
 func (s *Server) requireService(ctx context.Context) error {
@@ -103,12 +103,12 @@ func (s *Server) IssueTicket(ctx context.Context, req *ticketv1.IssueTicketReque
 		}
 	} else {
 		switch {
-		case mr.UserID != "" && mr.UserID != c.user:
+		case mr.UserID != "" && mr.UserID != c.login.User:
 			return nil, s.fail(ctx, "issue", errOtherUser)
 		case req.GetClientIp() != "" || len(mr.Claims) > 0:
 			return nil, s.fail(ctx, "issue", invalidArg("client_ip and claims may be set by service callers only"))
 		}
-		mr.UserID, mr.ClientIP = c.user, peerIP(ctx)
+		mr.UserID, mr.ClientIP, mr.Claims = c.login.User, peerIP(ctx), c.login.Claims
 	}
 	// A service's mint counts against the user and client IP it names.
 	if err := s.opts.Limits.Mint(ctx, mr.UserID, mr.ClientIP); err != nil {

@@ -31,11 +31,12 @@ type mintResponse struct {
 func (a *api) mint(w http.ResponseWriter, r *http.Request) {
 	ip := clientip.FromRequest(r, a.TrustedProxies)
 	attrs := []slog.Attr{slog.String("client_ip", ip.String())}
-	user, err := a.user(r)
+	login, err := a.login(r)
 	if err != nil {
 		a.fail(w, r, "mint", err, attrs...)
 		return
 	}
+	user := login.User
 	attrs = append(attrs, slog.String("user", user))
 	if err := a.Limits.Mint(r.Context(), user, ip); err != nil {
 		a.fail(w, r, "mint", err, attrs...)
@@ -48,7 +49,7 @@ func (a *api) mint(w http.ResponseWriter, r *http.Request) {
 	}
 	origin := r.Header.Get("Origin")
 	attrs = append(attrs, slog.String("audience", req.Audience), slog.String("origin", origin))
-	m, err := a.Service.Mint(r.Context(), issuer.MintRequest{UserID: user, ClientIP: ip, Origin: origin, Audience: req.Audience})
+	m, err := a.Service.Mint(r.Context(), issuer.MintRequest{UserID: user, ClientIP: ip, Origin: origin, Audience: req.Audience, Claims: login.Claims})
 	if err != nil {
 		a.fail(w, r, "mint", err, attrs...)
 		return
@@ -90,12 +91,13 @@ func (a *api) ticketCookie(ticket string, maxAge int64) *http.Cookie {
 	}
 }
 
-func (a *api) user(r *http.Request) (string, error) {
+// login verifies the request's login JWT.
+func (a *api) login(r *http.Request) (auth.Login, error) {
 	token, ok := auth.Bearer(r.Header.Get("Authorization"))
 	if !ok {
-		return "", auth.ErrUnauthenticated
+		return auth.Login{}, auth.ErrUnauthenticated
 	}
-	return a.JWT.Verify(token)
+	return a.JWT.Login(token)
 }
 
 // service reports whether the request carries a valid service key.

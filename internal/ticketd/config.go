@@ -27,6 +27,7 @@ type Config struct {
 	JWTAudience       string
 	JWTLeeway         time.Duration
 	JWTUserClaim      string
+	JWTCopyClaims     []string
 	ServiceKeys       string // comma-separated
 	TicketTTL         time.Duration
 	AllowedOrigins    []string
@@ -86,6 +87,10 @@ func (c *Config) settings() []setting {
 				return errors.New("want a claim name")
 			}
 			c.JWTUserClaim = s
+			return nil
+		}},
+		{flag: "jwt-copy-claims", env: "TICKETD_JWT_COPY_CLAIMS", usage: "comma-separated login JWT claims copied into the tickets it mints, for the redeemer (such as roles,tenant); strings as is, other values as JSON, each at most 256 bytes", set: func(s string) error {
+			c.JWTCopyClaims = splitList(s)
 			return nil
 		}},
 		{flag: "service-keys", env: "TICKETD_SERVICE_KEYS", usage: "comma-separated keys (>= 16 chars each) services present to redeem, revoke and issue on behalf; prefer the variable", set: str(&c.ServiceKeys)},

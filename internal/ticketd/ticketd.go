@@ -114,10 +114,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	jwtv, err := auth.NewJWT(auth.JWTOptions{
 		HS256Secret: []byte(cfg.JWTSecret), PublicKeys: pems, JWKS: jwks, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
-		Leeway: cfg.JWTLeeway, UserClaim: cfg.JWTUserClaim,
+		Leeway: cfg.JWTLeeway, UserClaim: cfg.JWTUserClaim, CopyClaims: cfg.JWTCopyClaims,
 	})
 	if err != nil {
-		return fmt.Errorf("TICKETD_JWT_HS256_SECRET / TICKETD_JWT_PUBLIC_KEY_FILES / TICKETD_JWT_JWKS_URL: %w", err)
+		return fmt.Errorf("TICKETD_JWT_*: %w", err)
 	}
 	keys, err := auth.NewServiceKeys(cfg.ServiceKeys)
 	if err != nil {
