@@ -22,6 +22,12 @@ type Redis struct {
 	rate  redis_rate.Limit
 }
 
+// RedisTimeout bounds each limiter call: the caller's context has no
+// deadline of its own, and go-redis bounds socket reads and writes but not
+// its retried dials, so without it an unreachable Redis would hold a
+// request for tens of seconds before failing closed.
+const RedisTimeout = 2 * time.Second
+
 // NewRedis returns a limiter for l, which must not be zero, on client.
 func NewRedis(client redis.UniversalClient, l Limit) *Redis {
 	return &Redis{
@@ -33,6 +39,8 @@ func NewRedis(client redis.UniversalClient, l Limit) *Redis {
 
 // Allow consumes one event for key if the limit allows it.
 func (r *Redis) Allow(ctx context.Context, key string) (Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, RedisTimeout)
+	defer cancel()
 	res, err := r.rl.AllowN(ctx, KeyPrefix+key, r.rate, 1)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -47,6 +55,8 @@ func (r *Redis) Allow(ctx context.Context, key string) (Result, error) {
 // zero events, which redis_rate answers with what remains and when the
 // bucket is full again, without spending anything.
 func (r *Redis) Peek(ctx context.Context, key string) (Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, RedisTimeout)
+	defer cancel()
 	res, err := r.rl.AllowN(ctx, KeyPrefix+key, r.rate, 0)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
