@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
 	"github.com/wsticket/wsticket/verifier"
@@ -19,7 +20,9 @@ import (
 // Options configures Dial.
 type Options struct {
 	// ServiceKey is sent as "authorization: Bearer <key>" on every call.
-	// Required for Redeem, RevokeUser and Issue.
+	// Redeem, RevokeUser, Issue and the revocation feed need a service
+	// credential: this key, or a client certificate in TLS that ticketd
+	// allowlists (TICKETD_TLS_CLIENT_IDENTITIES). Default: none.
 	ServiceKey string
 	// TLS configures the connection. Default (nil): TLS with the system
 	// roots.
@@ -59,7 +62,12 @@ func Dial(target string, opts *Options) (*Client, error) {
 		}
 		creds = credentials.NewTLS(cfg)
 	}
-	dopts := []grpc.DialOption{grpc.WithTransportCredentials(creds)}
+	dopts := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		// A revocation stream can be quiet for hours: pings find a dead
+		// connection (ticketd permits one every 10s at most).
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+	}
 	if o.ServiceKey != "" {
 		dopts = append(dopts, grpc.WithPerRPCCredentials(bearer{o.ServiceKey, !o.InsecurePlaintext}))
 	}

@@ -13,6 +13,11 @@
 //	defer c.Close()
 //	http.Handle("/ws", wsmiddleware.Require(c, &wsmiddleware.Options{Audience: "chat"})(ws))
 //
+// The same client follows ticketd's revocation stream (Watch,
+// LastRevoked: a verifier.RevocationFeed), so wsmiddleware.NewRevoker(c, nil)
+// closes the sockets of revoked users. With mutual TLS, give Options.TLS a
+// client certificate; ServiceKey may then be empty.
+//
 // Errors: a rejected ticket matches verifier.ErrRejected; ticketd being
 // unreachable or its store failing matches verifier.ErrUnavailable; a
 // service key ticketd does not accept matches ErrUnauthenticated (and, from

@@ -16,9 +16,13 @@ type Store interface {
 	// Put stores rec under hash until expiresAt, indexed under userID for
 	// RevokeUser.
 	Put(ctx context.Context, hash [32]byte, userID string, rec []byte, expiresAt time.Time) error
-	// RevokeUser deletes every record of userID stored before the call and
-	// reports how many it deleted.
+	// RevokeUser deletes every record of userID stored before the call,
+	// reports how many it deleted, and records the revocation (at the
+	// store's current time) in its RevocationFeed: remembered for
+	// LastRevoked, delivered to running Watches.
 	RevokeUser(ctx context.Context, userID string) (int, error)
+	// RevocationFeed follows RevokeUser, for closing live connections.
+	verifier.RevocationFeed
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 }

@@ -38,4 +38,22 @@
 //	default:
 //		// res.UserID is authenticated
 //	}
+//
+// # Replicas
+//
+// Redis replicates asynchronously: a burn acknowledged by a primary that
+// then fails over can be lost, and the ticket redeemed again until its TTL
+// ends. RedisOptions.WaitReplicas makes each redeem wait (WAIT, in the same
+// pipeline as the GETDEL) until that many replicas hold the burn, and fails
+// closed with ErrUnavailable (ErrNotReplicated) when they do not in time.
+//
+// # Revocations
+//
+// Revoking a user in ticketd also announces it on a RevocationFeed, so
+// that WebSocket servers can close the user's open connections:
+// NewRedisRevocations follows ticketd's Redis (pub/sub plus a mark per
+// revoked user kept for RevocationRetention, for catching up after a
+// disconnect), *clientlib.Client follows ticketd's gRPC stream, and
+// *issuer.Service is a feed in process. wsmiddleware.Revoker consumes any
+// of them.
 package verifier

@@ -142,6 +142,30 @@
 // is taken from X-Forwarded-For (walked from the right, past trusted hops
 // only); otherwise X-Forwarded-For is ignored and the TCP peer is used.
 //
+// # Revocation
+//
+// A Revoker closes the connections of users revoked in ticketd: give it a
+// verifier.RevocationFeed, run it, and set Options.Revoker. The handler's
+// request context is then cancelled, with cause ErrRevoked, when the user
+// is revoked; close the socket with CloseRevoked (1008):
+//
+//	rv := wsmiddleware.NewRevoker(verifier.NewRedisRevocations(rdb, nil), nil)
+//	go rv.Run(ctx)
+//	mw := wsmiddleware.Require(v, &wsmiddleware.Options{Audience: "chat", Revoker: rv})
+//	chat := func(w http.ResponseWriter, r *http.Request) {
+//		conn, err := websocket.Accept(w, r, accept) // coder/websocket
+//		if err != nil {
+//			return
+//		}
+//		defer conn.CloseNow()
+//		defer coderws.CloseOnRevoke(r.Context(), conn)()
+//		serve(context.WithoutCancel(r.Context()), conn) // I/O ends when the close does
+//	}
+//
+// After FirstMessage, track the connection with Revoker.Attach. A
+// revocation missed while the feed was down is applied when it is back;
+// see Revoker.
+//
 // # Logging
 //
 // The ticket is a secret and is never logged or put in an error by this

@@ -73,6 +73,12 @@ type FirstMessageOptions struct {
 	// closed, with the upgrade request and the error FirstMessage returns.
 	// err never contains the ticket. Default: nothing is called.
 	OnReject func(r *http.Request, err error)
+
+	// Observer, when set, is told of every handshake FirstMessage
+	// completes or fails, of every redemption's duration, and of every
+	// request RequireOrigin refuses, for metrics (see Observer). Default:
+	// nil, nothing is told.
+	Observer Observer
 }
 
 // fmConfig is FirstMessageOptions with defaults applied.
@@ -82,6 +88,7 @@ type fmConfig struct {
 	trusted  clientip.Trusted
 	timeout  time.Duration
 	onReject func(*http.Request, error)
+	observer Observer
 }
 
 func newFMConfig(opts *FirstMessageOptions) (*fmConfig, error) {
@@ -89,7 +96,7 @@ func newFMConfig(opts *FirstMessageOptions) (*fmConfig, error) {
 	if opts != nil {
 		o = *opts
 	}
-	c := &fmConfig{audience: o.Audience, timeout: o.Timeout, onReject: o.OnReject}
+	c := &fmConfig{audience: o.Audience, timeout: o.Timeout, onReject: o.OnReject, observer: observerOr(o.Observer)}
 	if c.timeout <= 0 {
 		c.timeout = DefaultAuthTimeout
 	}
@@ -155,6 +162,9 @@ func FirstMessage(ctx context.Context, c Conn, r *http.Request, v Redeemer, opts
 	}
 	fc, err := newFMConfig(opts)
 	if err != nil {
+		if opts != nil && opts.Observer != nil {
+			opts.Observer.Rejected(Reason(err))
+		}
 		c.Close(closeInternalError, "server misconfigured")
 		return nil, err
 	}
@@ -194,6 +204,7 @@ func FirstMessage(ctx context.Context, c Conn, r *http.Request, v Redeemer, opts
 		res, err = fc.redeem(ctx, v, r, ticket)
 	}
 	if err != nil {
+		fc.observer.Rejected(Reason(err))
 		if fc.onReject != nil {
 			fc.onReject(defaultStrip.withoutTicket(r.Context(), r), err)
 		}
@@ -203,6 +214,7 @@ func FirstMessage(ctx context.Context, c Conn, r *http.Request, v Redeemer, opts
 		}
 		return nil, err
 	}
+	fc.observer.Redeemed()
 
 	wctx, cancel := context.WithTimeout(ctx, fc.timeout)
 	defer cancel()
@@ -221,7 +233,9 @@ func (fc *fmConfig) redeem(ctx context.Context, v Redeemer, r *http.Request, tic
 		Origin:   r.Header.Get("Origin"),
 		Audience: fc.audience,
 	}
+	start := time.Now()
 	res, err := v.Redeem(ctx, req)
+	fc.observer.RedeemDuration(time.Since(start))
 	if !originAllowed(fc.origins, req.Origin) {
 		return nil, burned(ErrOriginNotAllowed, err)
 	}

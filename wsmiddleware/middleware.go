@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/wsticket/wsticket/internal/apierror"
 	"github.com/wsticket/wsticket/internal/clientip"
@@ -95,7 +96,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, err)
 		return
 	}
-	h.next.ServeHTTP(w, h.c.withoutTicket(NewContext(r.Context(), res), r))
+	h.c.observer.Redeemed()
+	ctx := NewContext(r.Context(), res)
+	if h.c.revoker != nil {
+		var stop func()
+		ctx, stop = h.c.revoker.Attach(ctx, res)
+		defer stop()
+	}
+	h.next.ServeHTTP(w, h.c.withoutTicket(ctx, r))
 }
 
 // redeem finds, redeems and checks the ticket r presents.
@@ -110,7 +118,9 @@ func (h *handler) redeem(r *http.Request) (*verifier.Result, error) {
 		Origin:   r.Header.Get("Origin"),
 		Audience: h.c.audience,
 	}
+	start := time.Now()
 	res, err := h.v.Redeem(r.Context(), req)
+	h.c.observer.RedeemDuration(time.Since(start))
 	var refused error
 	switch {
 	case transport == TransportCookie && req.Origin == "":
@@ -140,8 +150,9 @@ func burned(refused, redeemErr error) error {
 	return refused
 }
 
-// refuse reports err to OnReject and answers the request.
+// refuse reports err to the Observer and OnReject and answers the request.
 func (h *handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	h.c.observer.Rejected(Reason(err))
 	if h.c.onReject != nil {
 		h.c.onReject(h.c.withoutTicket(r.Context(), r), err)
 	}

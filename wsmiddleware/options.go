@@ -133,6 +133,18 @@ type Options struct {
 	// the ticket. OnReject must not write to the response.
 	// Default: nothing is called.
 	OnReject func(r *http.Request, err error)
+
+	// Revoker, when set, tracks every admitted connection: the request
+	// context the handler gets is cancelled, with cause ErrRevoked, when
+	// the user is revoked, and the handler should then close the socket
+	// with CloseRevoked (coderws.CloseOnRevoke and gorillaws.CloseOnRevoke
+	// do). The Revoker's Run must be running. Default: nil, no tracking.
+	Revoker *Revoker
+
+	// Observer, when set, is told of every admitted and refused request
+	// and of every redemption's duration, for metrics (see Observer and
+	// package wsmiddleware/wsmetrics). Default: nil, nothing is told.
+	Observer Observer
 }
 
 // config is Options with defaults applied and lists turned into the forms
@@ -145,6 +157,8 @@ type config struct {
 	cookie     string
 	trusted    clientip.Trusted
 	onReject   func(*http.Request, error)
+	revoker    *Revoker
+	observer   Observer
 }
 
 // newConfig validates opts and applies the defaults. It panics on a
@@ -160,6 +174,8 @@ func newConfig(opts *Options) *config {
 		param:      o.QueryParam,
 		cookie:     o.CookieName,
 		onReject:   o.OnReject,
+		revoker:    o.Revoker,
+		observer:   observerOr(o.Observer),
 	}
 	if c.transports == 0 {
 		c.transports = AllTransports

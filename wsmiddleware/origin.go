@@ -62,10 +62,13 @@ func RequireOrigin(opts *FirstMessageOptions) func(http.Handler) http.Handler {
 	if err != nil {
 		panic("wsmiddleware: FirstMessageOptions.AllowedOrigins: " + err.Error())
 	}
-	onReject := o.OnReject
+	onReject, observer := o.OnReject, o.Observer
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !originAllowed(origins, r.Header.Get("Origin")) {
+				if observer != nil {
+					observer.Rejected(Reason(ErrOriginNotAllowed))
+				}
 				if onReject != nil {
 					onReject(defaultStrip.withoutTicket(r.Context(), r), ErrOriginNotAllowed)
 				}

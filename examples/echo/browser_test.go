@@ -40,7 +40,15 @@ var wantChecks = []string{
 	"echo/query", "echo/subprotocol", "echo/cookie", "echo/first-message",
 	"replay refused", "wrong audience refused", "demo ticket refused at echo", "echo ticket refused at demo",
 	"reconnects with a fresh ticket",
+	"demo/revocation closes the socket", "echo/revocation closes the socket",
 }
+
+// revocationChecks are the checks that revoke the page's user (through the
+// demo's /demo/revoke) with sockets open over these transports.
+var (
+	revocationChecks     = []string{"demo/revocation closes the socket", "echo/revocation closes the socket"}
+	revocationTransports = []string{"query", "first-message"}
+)
 
 var ticketPattern = regexp.MustCompile(`wst_[A-Za-z0-9_-]{43}`)
 
@@ -48,8 +56,11 @@ var ticketPattern = regexp.MustCompile(`wst_[A-Za-z0-9_-]{43}`)
 // real headless browsers against ticketd and examples/echo on loopback:
 // every transport connects and echoes without the secret subprotocol entry
 // echoed, replays and wrong audiences are refused, the client reconnects
-// with a new ticket after the server drops it, a page of another origin
-// cannot use the user's cookie ticket, and no ticket reaches a log.
+// with a new ticket after the server drops it, revoking the user closes
+// the user's open sockets (demo inside ticketd, and examples/echo following
+// ticketd's gRPC revocation stream) with 1008 within 2 s while a ticket
+// minted afterwards connects again, a page of another origin cannot use
+// the user's cookie ticket, and no ticket reaches a log.
 func TestBrowsers(t *testing.T) {
 	for _, find := range []func(testing.TB) browsertest.Browser{browsertest.Chromium, browsertest.Firefox} {
 		b := find(t)
@@ -78,7 +89,7 @@ func runBrowser(t *testing.T, b browsertest.Browser) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tc.Close() })
-	h, err := newHandler(tc, &config{audience: "echo", origins: origin}, slog.New(slog.NewJSONHandler(echoLogs, nil)))
+	h, err := newHandler(tc, startRevoker(t, tc), &config{audience: "echo", origins: origin}, slog.New(slog.NewJSONHandler(echoLogs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +126,28 @@ func runBrowser(t *testing.T, b browsertest.Browser) {
 		var d struct{ Protocol string }
 		if json.Unmarshal(got[name].Detail, &d); d.Protocol != "wsticket" {
 			t.Errorf("%s: %s: the 101 echoed %q, want wsticket", b.Name, name, d.Protocol)
+		}
+	}
+
+	// Revocation closed every socket with 1008 (the page checks the code
+	// too; this guards against a page that stopped looking).
+	for _, name := range revocationChecks {
+		var d struct {
+			Closes map[string]struct{ Code, MS int }
+			Fresh  string
+		}
+		if err := json.Unmarshal(got[name].Detail, &d); err != nil {
+			continue // the page reported the failure above
+		}
+		for _, tr := range revocationTransports {
+			if c, ok := d.Closes[tr]; !ok || c.Code != 1008 {
+				t.Errorf("%s: %s: %s socket: %+v, want closed with 1008", b.Name, name, tr, d.Closes)
+			} else {
+				t.Logf("%s: %s: %s socket closed with 1008 %d ms after the revoke call", b.Name, name, tr, c.MS)
+			}
+		}
+		if d.Fresh == "" {
+			t.Errorf("%s: %s: no fresh connection after the revocation reported", b.Name, name)
 		}
 	}
 

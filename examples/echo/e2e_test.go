@@ -19,6 +19,7 @@ import (
 	"github.com/wsticket/wsticket/internal/redistest"
 	"github.com/wsticket/wsticket/internal/testlog"
 	"github.com/wsticket/wsticket/internal/ticketd"
+	"github.com/wsticket/wsticket/wsmiddleware"
 )
 
 const (
@@ -33,6 +34,7 @@ type stack struct {
 	ticketdURL string
 	echoURL    string
 	logs       *testlog.Buffer
+	revoker    *wsmiddleware.Revoker
 }
 
 func startStack(t *testing.T, redisURL string) *stack {
@@ -57,13 +59,25 @@ func startStack(t *testing.T, redisURL string) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tc.Close() })
-	h, err := newHandler(tc, &config{audience: "echo", origins: appOrigin}, logger)
+	rv := startRevoker(t, tc)
+	h, err := newHandler(tc, rv, &config{audience: "echo", origins: appOrigin}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &stack{ticketdURL: "http://" + td.HTTPAddr(), echoURL: "ws" + strings.TrimPrefix(srv.URL, "http"), logs: logs}
+	return &stack{ticketdURL: "http://" + td.HTTPAddr(), echoURL: "ws" + strings.TrimPrefix(srv.URL, "http"), logs: logs, revoker: rv}
+}
+
+// startRevoker follows tc's revocation stream until the test ends.
+func startRevoker(t *testing.T, tc *clientlib.Client) *wsmiddleware.Revoker {
+	t.Helper()
+	rv := wsmiddleware.NewRevoker(tc, &wsmiddleware.RevokerOptions{Logger: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); rv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return rv
 }
 
 func loginJWT(t *testing.T, user string) string {

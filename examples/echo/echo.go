@@ -18,7 +18,9 @@ import (
 // newHandler serves /ws (query, subprotocol and cookie transports: the
 // ticket is redeemed by wsmiddleware before the upgrade) and, when origins
 // are configured, /ws/first-message; each socket echoes every message back.
-func newHandler(v wsmiddleware.Redeemer, cfg *config, log *slog.Logger) (http.Handler, error) {
+//
+// rv closes the sockets of revoked users with 1008; nil turns that off.
+func newHandler(v wsmiddleware.Redeemer, rv *wsmiddleware.Revoker, cfg *config, log *slog.Logger) (http.Handler, error) {
 	var origins []string
 	for _, o := range strings.Split(cfg.origins, ",") {
 		if o = strings.TrimSpace(o); o == "" {
@@ -49,6 +51,7 @@ func newHandler(v wsmiddleware.Redeemer, cfg *config, log *slog.Logger) (http.Ha
 		AllowedOrigins: origins,
 		TrustedProxies: trusted,
 		OnReject:       onReject,
+		Revoker:        rv,
 	})
 	// coder/websocket checks Origin again (full origins, with "://", match
 	// with their scheme; its default is same-host only) and negotiates only
@@ -65,7 +68,7 @@ func newHandler(v wsmiddleware.Redeemer, cfg *config, log *slog.Logger) (http.Ha
 		defer c.CloseNow()
 		user, _ := wsmiddleware.FromContext(r.Context())
 		log.Info("connected", "user", user.UserID, "ticket_fp", user.Fingerprint, "protocol", c.Subprotocol())
-		echo(r.Context(), c)
+		serve(r.Context(), c, log, user.UserID)
 	})))
 	// First message: Origin is checked before the upgrade, the ticket comes
 	// in the first frame after it.
@@ -82,10 +85,28 @@ func newHandler(v wsmiddleware.Redeemer, cfg *config, log *slog.Logger) (http.Ha
 				return // closed with 4401, 4408 or 1013; OnReject has logged why
 			}
 			log.Info("connected", "user", user.UserID, "ticket_fp", user.Fingerprint, "transport", "first-message")
-			echo(r.Context(), c)
+			ctx := r.Context()
+			if rv != nil {
+				var stop func()
+				ctx, stop = rv.Attach(ctx, user)
+				defer stop()
+			}
+			serve(ctx, c, log, user.UserID)
 		})))
 	}
 	return mux, nil
+}
+
+// serve echoes on c until the peer leaves or ctx, the connection context,
+// says the user was revoked: then c is closed with 1008.
+func serve(ctx context.Context, c *websocket.Conn, log *slog.Logger, user string) {
+	defer coderws.CloseOnRevoke(ctx, c)()
+	// Reads and writes must not end with ctx: coder/websocket would drop
+	// the connection without the 1008 close frame. The close ends them.
+	echo(context.WithoutCancel(ctx), c)
+	if wsmiddleware.Revoked(ctx) {
+		log.Info("closed: user revoked", "user", user)
+	}
 }
 
 // echo writes every message back unchanged until the peer closes.

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/wsticket/wsticket/clientlib"
+	"github.com/wsticket/wsticket/wsmiddleware"
 )
 
 type config struct {
@@ -80,7 +81,12 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 		return err
 	}
 	defer tc.Close()
-	h, err := newHandler(tc, cfg, log)
+	// The same gRPC connection streams revocations: sockets of revoked
+	// users close with 1008, and what is missed while the stream is down
+	// is caught up when it is back.
+	rv := wsmiddleware.NewRevoker(tc, &wsmiddleware.RevokerOptions{Logger: log})
+	go rv.Run(ctx)
+	h, err := newHandler(tc, rv, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ const (
 	CodeTicketRequired   = "ticket_required"
 	CodeTicketRejected   = "ticket_rejected"
 	CodeOriginForbidden  = "origin_forbidden"
+	CodeForbidden        = "forbidden"
 	CodeNotFound         = "not_found"
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeTooLarge         = "request_too_large"
@@ -43,6 +44,7 @@ var (
 	TicketRejected  = &Error{http.StatusUnauthorized, CodeTicketRejected, "ticket rejected"}
 	Unauthenticated = &Error{http.StatusUnauthorized, CodeUnauthenticated, "missing or invalid credentials"}
 	OriginForbidden = &Error{http.StatusForbidden, CodeOriginForbidden, "origin not allowed"}
+	Forbidden       = &Error{http.StatusForbidden, CodeForbidden, "not allowed for this caller"}
 	RateLimited     = &Error{http.StatusTooManyRequests, CodeRateLimited, "too many requests, retry later"}
 	Unavailable     = &Error{http.StatusServiceUnavailable, CodeUnavailable, "ticket store unavailable, try again"}
 	NotFound        = &Error{http.StatusNotFound, CodeNotFound, "no such route"}

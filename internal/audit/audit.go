@@ -14,8 +14,9 @@ import (
 )
 
 // Reason returns the label for a refusal: an API error's code (such as
-// "bad_request"), "unauthenticated",
-// "origin_not_allowed", "invalid", "rate_limited", "limiter_unavailable", or one of verifier.Reason's labels.
+// "bad_request"), "unauthenticated", "forbidden" (a known caller without
+// the operation's grant), "origin_not_allowed", "invalid", "rate_limited",
+// "limiter_unavailable", or one of verifier.Reason's labels.
 func Reason(err error) string {
 	var api *apierror.Error
 	switch {
@@ -23,6 +24,8 @@ func Reason(err error) string {
 		return api.Code
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return "unauthenticated"
+	case errors.Is(err, auth.ErrForbidden):
+		return "forbidden"
 	case errors.Is(err, issuer.ErrOriginNotAllowed):
 		return "origin_not_allowed"
 	case errors.Is(err, issuer.ErrInvalid):

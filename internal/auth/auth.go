@@ -1,6 +1,8 @@
-// Package auth authenticates ticketd's callers: users by their login JWT
-// (to mint), services by a service key (to redeem, revoke, and mint on a
-// user's behalf). It never logs or returns a credential.
+// Package auth authenticates ticketd's callers and authorizes services:
+// users by their login JWT (to mint for themselves), services by a service
+// key or a verified client certificate identity, each granted some of the
+// operations issue (on a user's behalf), redeem and revoke. It never logs
+// or returns a credential.
 package auth
 
 import (

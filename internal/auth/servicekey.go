@@ -10,42 +10,84 @@ import (
 // MinServiceKeyLen is the shortest service key accepted in configuration.
 const MinServiceKeyLen = 16
 
-// ServiceKeys is the set of keys services present to redeem and revoke.
+// ServiceKeys is the set of keys services present, each with the
+// operations it grants.
 type ServiceKeys struct {
-	sums [][sha256.Size]byte
+	sums   [][sha256.Size]byte
+	grants []Grants
 }
 
-// NewServiceKeys parses comma-separated keys. Each must be at least
-// MinServiceKeyLen characters.
+// NewServiceKeys parses comma-separated entries (TICKETD_SERVICE_KEYS).
+// An entry is either
+//
+//	KEY            the key grants every operation: issue (on a user's
+//	               behalf), redeem and revoke, as before scopes existed
+//	op+op:KEY      the key grants only the operations named, such as
+//	               redeem:KEY or issue+revoke:KEY
+//
+// The part before the first ':' is a scope only when it is nothing but
+// known operation names joined by '+'; otherwise the whole entry is a plain
+// key (so "svc:KEY" is the key "svc:KEY", with every grant). Each key, the
+// part a service presents, must be at least MinServiceKeyLen characters; a
+// key listed twice is an error. Errors name an entry by its position,
+// never by its text.
 func NewServiceKeys(csv string) (*ServiceKeys, error) {
 	k := &ServiceKeys{}
-	for _, key := range strings.Split(csv, ",") {
-		key = strings.TrimSpace(key)
-		if key == "" {
+	seen := map[[sha256.Size]byte]int{}
+	n := 0
+	for _, entry := range strings.Split(csv, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
 			continue
 		}
-		if len(key) < MinServiceKeyLen {
-			return nil, fmt.Errorf("auth: a service key is shorter than %d characters", MinServiceKeyLen)
+		n++
+		key, g := entry, AllGrants
+		if i := strings.IndexByte(entry, ':'); i > 0 && onlyOpNames(entry[:i]) {
+			var err error
+			if g, err = ParseGrants(entry[:i]); err != nil {
+				return nil, fmt.Errorf("auth: service key %d: scope: %w", n, err)
+			}
+			key = strings.TrimSpace(entry[i+1:])
 		}
-		k.sums = append(k.sums, sha256.Sum256([]byte(key)))
+		if len(key) < MinServiceKeyLen {
+			return nil, fmt.Errorf("auth: service key %d is shorter than %d characters", n, MinServiceKeyLen)
+		}
+		sum := sha256.Sum256([]byte(key))
+		if first, dup := seen[sum]; dup {
+			return nil, fmt.Errorf("auth: service keys %d and %d are the same key", first, n)
+		}
+		seen[sum] = n
+		k.sums = append(k.sums, sum)
+		k.grants = append(k.grants, g)
 	}
 	return k, nil
 }
 
 // Len returns how many keys are configured.
-func (k *ServiceKeys) Len() int { return len(k.sums) }
+func (k *ServiceKeys) Len() int {
+	if k == nil {
+		return 0
+	}
+	return len(k.sums)
+}
 
-// Valid reports whether key is one of the configured keys. It compares
-// SHA-256 digests in constant time against every key, without stopping at a
-// match, so timing reveals neither the key nor which key matched.
-func (k *ServiceKeys) Valid(key string) bool {
-	if key == "" {
-		return false
+// Grants returns the operations key grants: none when it is not one of the
+// configured keys. It compares SHA-256 digests in constant time against
+// every key, without stopping at a match, so timing reveals neither the
+// key nor which key matched.
+func (k *ServiceKeys) Grants(key string) Grants {
+	if key == "" || k == nil {
+		return 0
 	}
 	sum := sha256.Sum256([]byte(key))
-	match := 0
+	g := 0
 	for i := range k.sums {
-		match |= subtle.ConstantTimeCompare(sum[:], k.sums[i][:])
+		eq := subtle.ConstantTimeCompare(sum[:], k.sums[i][:])
+		g |= subtle.ConstantTimeSelect(eq, int(k.grants[i]), 0)
 	}
-	return match == 1
+	return Grants(g)
 }
+
+// Valid reports whether key is one of the configured keys, whatever it
+// grants. It takes the same constant time as Grants.
+func (k *ServiceKeys) Valid(key string) bool { return k.Grants(key) != 0 }

@@ -4,6 +4,11 @@
 // over every transport, with a log of what happened (replays refused
 // included). A self-test mode runs every scenario and reports the results,
 // which the real-browser tests use.
+//
+// With Options.Revocations the demo also shows revocation reaching live
+// sockets: a Revoker follows ticketd's revocations (Run), the demo's
+// sockets of a revoked user are closed with 1008, and POST /demo/revoke
+// lets the page revoke its own user.
 package demo
 
 import (
@@ -14,7 +19,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -22,7 +26,9 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsticket/wsticket/clientlib/js"
+	"github.com/wsticket/wsticket/internal/apierror"
 	"github.com/wsticket/wsticket/wsmiddleware"
+	"github.com/wsticket/wsticket/wsmiddleware/coderws"
 )
 
 // Audience is the audience of the demo's endpoints.
@@ -44,12 +50,22 @@ type Options struct {
 	LoginJWT string
 	// Logger receives connection events and refusals. Default: discard.
 	Logger *slog.Logger
+	// Revocations, when set, is where the demo revokes its user and
+	// learns of revocations (ticketd's *issuer.Service): once Run is
+	// running, a revoked user's demo sockets are closed with 1008, and
+	// POST /demo/revoke revokes User. Default: nil, no revocation and no
+	// /demo/revoke.
+	Revocations Revocations
+	// User is the user LoginJWT names, the one /demo/revoke revokes.
+	// Default: "demo".
+	User string
 }
 
 // Demo serves /demo and its sockets.
 type Demo struct {
 	mux   *http.ServeMux
 	opts  Options
+	rv    *wsmiddleware.Revoker // nil without Options.Revocations
 	mu    sync.Mutex
 	conns map[*websocket.Conn]struct{}
 }
@@ -59,11 +75,17 @@ func New(opts Options) *Demo {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.User == "" {
+		opts.User = "demo"
+	}
 	d := &Demo{mux: http.NewServeMux(), opts: opts, conns: map[*websocket.Conn]struct{}{}}
+	if opts.Revocations != nil {
+		d.rv = wsmiddleware.NewRevoker(opts.Revocations, &wsmiddleware.RevokerOptions{Logger: opts.Logger})
+	}
 	onReject := func(r *http.Request, err error) {
 		opts.Logger.Info("demo upgrade refused", "reason", wsmiddleware.Reason(err), "origin", r.Header.Get("Origin"))
 	}
-	mwOpts := &wsmiddleware.Options{Audience: Audience, AllowedOrigins: opts.AllowedOrigins, OnReject: onReject}
+	mwOpts := &wsmiddleware.Options{Audience: Audience, AllowedOrigins: opts.AllowedOrigins, OnReject: onReject, Revoker: d.rv}
 	d.mux.Handle("GET /demo", http.HandlerFunc(d.index))
 	d.mux.Handle("GET /demo/{$}", http.RedirectHandler("/demo", http.StatusFound))
 	sub, _ := fs.Sub(static, "static")
@@ -73,14 +95,29 @@ func New(opts Options) *Demo {
 	d.mux.Handle("/demo/ws/first-message", firstMessage(d, opts, mwOpts))
 	d.mux.Handle("POST /demo/drop", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Only the demo page itself may drop sockets (no cross-site POST).
-		if !slices.Contains(d.opts.AllowedOrigins, r.Header.Get("Origin")) {
-			http.Error(w, "origin not allowed", http.StatusForbidden)
+		if !d.sameOrigin(r) {
+			apierror.Write(w, apierror.OriginForbidden)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"dropped":` + strconv.Itoa(d.Drop()) + `}`))
 	}))
+	if d.rv != nil {
+		d.mux.Handle("POST /demo/revoke", http.HandlerFunc(d.revoke))
+	}
 	return d
+}
+
+// Run follows revocations until ctx ends, so that revoking a user closes
+// the user's demo sockets, and returns ctx's error. Run it once, in its own
+// goroutine, for the demo's lifetime. Without Options.Revocations it only
+// waits for ctx.
+func (d *Demo) Run(ctx context.Context) error {
+	if d.rv == nil {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return d.rv.Run(ctx)
 }
 
 // ownHost reports whether host is the host of one of ticketd's origins.
@@ -93,6 +130,8 @@ func (d *Demo) ownHost(host string) bool {
 	return false
 }
 
+// ServeHTTP serves the page, its scripts, its sockets and its dev-only
+// actions.
 func (d *Demo) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.mux.ServeHTTP(w, r) }
 
 func (d *Demo) index(w http.ResponseWriter, r *http.Request) {
@@ -106,7 +145,7 @@ func (d *Demo) index(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss: http://127.0.0.1:* http://localhost:*; style-src 'self' 'unsafe-inline'")
-	page.Execute(w, struct{ LoginJWT, Audience string }{d.opts.LoginJWT, Audience})
+	page.Execute(w, struct{ LoginJWT, Audience, User string }{d.opts.LoginJWT, Audience, d.opts.User})
 }
 
 // accept upgrades an admitted request. ticketd's server has read and write
@@ -146,7 +185,21 @@ func (d *Demo) echo(w http.ResponseWriter, r *http.Request) {
 	defer d.forget(c)
 	res, _ := wsmiddleware.FromContext(r.Context())
 	d.opts.Logger.Info("demo connected", "user", res.UserID, "ticket_fp", res.Fingerprint, "protocol", c.Subprotocol())
-	echoLoop(r.Context(), c)
+	d.serve(r.Context(), c, res.UserID) // Require attached r's context to the Revoker
+}
+
+// serve echoes on c until the peer leaves, or until ctx, the connection
+// context, is cancelled because the user was revoked: then c is closed
+// with 1008 (wsmiddleware.CloseRevoked).
+func (d *Demo) serve(ctx context.Context, c *websocket.Conn, user string) {
+	defer coderws.CloseOnRevoke(ctx, c)()
+	// coder/websocket drops a connection without a close frame when a
+	// read's context ends: read and write with a context revocation does
+	// not cancel, and let CloseOnRevoke's close end the loop.
+	echoLoop(context.WithoutCancel(ctx), c)
+	if wsmiddleware.Revoked(ctx) {
+		d.opts.Logger.Info("demo closed: user revoked", "user", user)
+	}
 }
 
 // echoLoop writes every message back unchanged until the peer closes.

@@ -34,7 +34,7 @@ func TestDemoRoutes(t *testing.T) {
 		{"GET", "/demo/wsticket.js", 200, "javascript", "export function connect("},
 		{"GET", "/demo/ws", 401, "application/json", `"ticket_required"`},
 		{"GET", "/demo/ws?ticket=wst_nope", 401, "application/json", `"ticket_rejected"`},
-		{"POST", "/demo/drop", 403, "", "origin not allowed"},
+		{"POST", "/demo/drop", 403, "application/json", `"origin_forbidden"`},
 		{"GET", "/demo/drop", 405, "", ""},
 	}
 	for _, c := range cases {

@@ -22,6 +22,14 @@ func firstMessage(d *Demo, opts Options, mw *wsmiddleware.Options) http.Handler 
 			return // closed with 4401, 4408 or 1013; OnReject has logged why
 		}
 		d.opts.Logger.Info("demo connected", "user", res.UserID, "ticket_fp", res.Fingerprint, "transport", "first-message")
-		echoLoop(r.Context(), c)
+		// No middleware saw the ticket: attach the connection to the
+		// Revoker by hand, now that it is known whose it is.
+		ctx := r.Context()
+		if d.rv != nil {
+			var stop func()
+			ctx, stop = d.rv.Attach(ctx, res)
+			defer stop()
+		}
+		d.serve(ctx, c, res.UserID)
 	}))
 }

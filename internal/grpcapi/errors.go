@@ -27,10 +27,7 @@ const (
 	ErrorDomain              = "wsticket.dev"
 )
 
-var (
-	errNotService = errors.New("grpcapi: operation needs a service key")
-	errOtherUser  = errors.New("grpcapi: a user may issue tickets only for itself")
-)
+var errOtherUser = errors.New("grpcapi: a user may issue tickets only for itself")
 
 type invalidArg string
 
@@ -49,7 +46,7 @@ func toStatus(err error) error {
 		return withReason(codes.Unauthenticated, "ticket rejected", ReasonTicketRejected)
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return withReason(codes.Unauthenticated, "missing or invalid credentials", ReasonInvalidCredentials)
-	case errors.Is(err, errNotService), errors.Is(err, errOtherUser):
+	case errors.Is(err, auth.ErrForbidden), errors.Is(err, errOtherUser):
 		return status.Error(codes.PermissionDenied, "not allowed for this caller")
 	case errors.Is(err, issuer.ErrOriginNotAllowed):
 		return status.Error(codes.PermissionDenied, "origin not allowed")
@@ -96,5 +93,6 @@ func (s *Server) fail(ctx context.Context, op string, err error, attrs ...slog.A
 	attrs = append(attrs, slog.String("op", op), slog.String("code", code.String()),
 		slog.String("reason", audit.Reason(err)), slog.String("error", err.Error()))
 	s.opts.Logger.LogAttrs(ctx, level, "refused", attrs...)
+	s.opts.Metrics.Refused(op, err)
 	return st
 }

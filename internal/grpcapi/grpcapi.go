@@ -1,38 +1,56 @@
-// Package grpcapi is ticketd's gRPC API, wsticket.v1.TicketService. Callers
-// authenticate with "authorization: Bearer ..." metadata: a login JWT or a
-// service key to issue, a service key to redeem and revoke. Errors leave as
-// gRPC statuses translated in one place (errors.go).
+// Package grpcapi is ticketd's gRPC API, wsticket.v1.TicketService. Users
+// issue for themselves with a login JWT in "authorization: Bearer ..."
+// metadata. Services authenticate with a service key there, or with a
+// verified client certificate whose identity is allowlisted, and need the
+// grant of each operation: issue (on a user's behalf), redeem, revoke.
+// Errors leave as gRPC statuses translated in one place (errors.go).
 package grpcapi
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"time"
 
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/wsticket/wsticket/internal/auth"
+	"github.com/wsticket/wsticket/internal/metrics"
 	"github.com/wsticket/wsticket/internal/ratelimit"
+	"github.com/wsticket/wsticket/internal/ticket"
 	"github.com/wsticket/wsticket/issuer"
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
 	"github.com/wsticket/wsticket/verifier"
 )
 
-// Options configures New. Service, JWT and ServiceKeys are required.
+// Options configures New. Service, JWT and Authorizer are required.
 type Options struct {
-	Service     *issuer.Service
-	JWT         *auth.JWT
-	ServiceKeys *auth.ServiceKeys
+	Service *issuer.Service
+	JWT     *auth.JWT
+	// Authorizer decides which service may issue on a user's behalf, redeem
+	// and revoke, by service key or verified client certificate.
+	Authorizer *auth.Authorizer
 	// Limits are the mint and failed-redemption rate limits. Default: nil,
 	// no limits.
 	Limits *ratelimit.Limits
 	// Logger receives one audit event per issue, redeem and refusal.
 	// Default: slog.Default().
 	Logger *slog.Logger
+	// Metrics counts each audit event. The RPC metrics come from its
+	// interceptors (metrics.GRPCServerOptions). Default: nil, no metrics.
+	Metrics *metrics.Metrics
+	// Stopping, when it ends, ends every revocation stream with
+	// Unavailable, so that a graceful stop does not wait for streams that
+	// never end by themselves; clients resubscribe elsewhere. Default:
+	// nil, never.
+	Stopping context.Context
 }
 
 // Server implements ticketv1.TicketServiceServer.
@@ -52,24 +70,43 @@ func New(opts Options) *Server {
 	return &Server{opts: opts}
 }
 
-// caller is who made a call.
+// caller is who made a call: a service or a user.
 type caller struct {
-	service bool       // presented a valid service key
-	login   auth.Login // the login JWT's user and copied claims, for users
+	service *auth.Service // a service key or an allowlisted client certificate
+	login   auth.Login    // the login JWT's user and copied claims, for users
 }
 
-func (s *Server) authenticate(ctx context.Context) (caller, error) {
+// callCredentials returns a call's bearer credential, "" when there is not
+// exactly one well-formed "authorization: Bearer" value, and the client
+// certificate chains its TLS handshake verified, none without TLS or
+// without a client certificate.
+func callCredentials(ctx context.Context) (string, [][]*x509.Certificate) {
+	var cred string
 	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get("authorization")
-	if len(vals) != 1 {
-		return caller{}, auth.ErrUnauthenticated
+	if vals := md.Get("authorization"); len(vals) == 1 {
+		cred, _ = auth.Bearer(vals[0])
 	}
-	cred, ok := auth.Bearer(vals[0])
-	if !ok {
-		return caller{}, auth.ErrUnauthenticated
+	var chains [][]*x509.Certificate
+	if p, ok := peer.FromContext(ctx); ok {
+		if info, ok := p.AuthInfo.(credentials.TLSInfo); ok {
+			chains = info.State.VerifiedChains
+		}
 	}
-	if s.opts.ServiceKeys.Valid(cred) {
-		return caller{service: true}, nil
+	return cred, chains
+}
+
+// authenticate tells a service from a user. A service key in the bearer
+// credential makes a service; so does an allowlisted client certificate
+// when no bearer credential is sent. Any other bearer credential must be a
+// login JWT: a user calling for itself, whatever certificate it holds.
+func (s *Server) authenticate(ctx context.Context) (caller, error) {
+	cred, chains := callCredentials(ctx)
+	svc, err := s.opts.Authorizer.Authenticate(cred, chains)
+	if err == nil && (svc.ByKey() || cred == "") {
+		return caller{service: svc}, nil
+	}
+	if cred == "" {
+		return caller{}, err
 	}
 	login, err := s.opts.JWT.Login(cred)
 	if err != nil {
@@ -78,24 +115,35 @@ func (s *Server) authenticate(ctx context.Context) (caller, error) {
 	return caller{login: login}, nil
 }
 
-func (s *Server) requireService(ctx context.Context) error {
-	c, err := s.authenticate(ctx)
-	if err == nil && !c.service {
-		err = errNotService
+// authorize returns nil when the caller's service key or verified client
+// certificate grants op. Otherwise its error maps, through s.fail, to
+// Unauthenticated for unknown credentials, and to PermissionDenied for a
+// known caller without the grant: a service granted other operations, or
+// a user with a valid login JWT. Service RPCs call it first.
+func (s *Server) authorize(ctx context.Context, op auth.Op) error {
+	cred, chains := callCredentials(ctx)
+	err := s.opts.Authorizer.Authorize(cred, chains, op)
+	if errors.Is(err, auth.ErrUnauthenticated) && cred != "" {
+		if _, jerr := s.opts.JWT.Login(cred); jerr == nil {
+			return fmt.Errorf("%w: a login JWT is granted no service operation, not %s", auth.ErrForbidden, op)
+		}
 	}
 	return err
 }
 
 // IssueTicket mints a ticket. A user (login JWT) gets a ticket for itself,
-// bound to the gRPC peer's address; a service (service key) names the user
+// bound to the gRPC peer's address; a service granted issue names the user
 // and the client IP it issues for, and may attach claims.
 func (s *Server) IssueTicket(ctx context.Context, req *ticketv1.IssueTicketRequest) (*ticketv1.IssueTicketResponse, error) {
 	c, err := s.authenticate(ctx)
+	if err == nil && c.service != nil {
+		err = c.service.Authorize(auth.OpIssue)
+	}
 	if err != nil {
 		return nil, s.fail(ctx, "issue", err)
 	}
 	mr := issuer.MintRequest{UserID: req.GetUserId(), Origin: req.GetOrigin(), Audience: req.GetAudience(), Claims: req.GetClaims()}
-	if c.service {
+	if c.service != nil {
 		if req.GetClientIp() != "" {
 			if mr.ClientIP, err = netip.ParseAddr(req.GetClientIp()); err != nil {
 				return nil, s.fail(ctx, "issue", invalidArg("client_ip is not an IP address"))
@@ -111,16 +159,19 @@ func (s *Server) IssueTicket(ctx context.Context, req *ticketv1.IssueTicketReque
 		mr.UserID, mr.ClientIP, mr.Claims = c.login.User, peerIP(ctx), c.login.Claims
 	}
 	// A service's mint counts against the user and client IP it names.
+	attrs := []slog.Attr{slog.String("user", mr.UserID), slog.String("client_ip", mr.ClientIP.String()),
+		slog.String("audience", mr.Audience), slog.String("origin", mr.Origin), slog.Bool("on_behalf", c.service != nil)}
 	if err := s.opts.Limits.Mint(ctx, mr.UserID, mr.ClientIP); err != nil {
-		return nil, s.fail(ctx, "issue", err, slog.String("user", mr.UserID), slog.String("client_ip", mr.ClientIP.String()))
+		return nil, s.fail(ctx, "issue", err, attrs...)
 	}
+	start := time.Now()
 	m, err := s.opts.Service.Mint(ctx, mr)
+	s.opts.Metrics.ObserveMint(time.Since(start))
 	if err != nil {
-		return nil, s.fail(ctx, "issue", err, slog.String("user", mr.UserID), slog.String("audience", mr.Audience))
+		return nil, s.fail(ctx, "issue", err, attrs...)
 	}
-	s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "minted", slog.String("op", "issue"), slog.String("user", mr.UserID),
-		slog.String("client_ip", mr.ClientIP.String()), slog.String("audience", mr.Audience),
-		slog.Bool("on_behalf", c.service), slog.String("ticket_fp", m.Fingerprint))
+	s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "minted", append(attrs, slog.String("op", "issue"), slog.String("ticket_fp", m.Fingerprint))...)
+	s.opts.Metrics.Minted()
 	return &ticketv1.IssueTicketResponse{
 		Ticket:    m.Ticket,
 		ExpiresAt: timestamppb.New(m.ExpiresAt),
@@ -128,9 +179,9 @@ func (s *Server) IssueTicket(ctx context.Context, req *ticketv1.IssueTicketReque
 	}, nil
 }
 
-// RedeemTicket checks and burns a ticket (service key only).
+// RedeemTicket checks and burns a ticket (a service granted redeem).
 func (s *Server) RedeemTicket(ctx context.Context, req *ticketv1.RedeemTicketRequest) (*ticketv1.RedeemTicketResponse, error) {
-	if err := s.requireService(ctx); err != nil {
+	if err := s.authorize(ctx, auth.OpRedeem); err != nil {
 		return nil, s.fail(ctx, "redeem", err)
 	}
 	var ip netip.Addr
@@ -141,17 +192,23 @@ func (s *Server) RedeemTicket(ctx context.Context, req *ticketv1.RedeemTicketReq
 		}
 	}
 	attrs := []slog.Attr{slog.String("client_ip", ip.String()), slog.String("audience", req.GetAudience()), slog.String("origin", req.GetOrigin())}
+	if ticket.Valid(req.GetTicket()) {
+		// A refusal names the ticket too, so a replay points to its mint.
+		attrs = append(attrs, slog.String("ticket_fp", ticket.Sum(req.GetTicket()).Fingerprint()))
+	}
 	// An IP out of failed redemptions is refused before storage is touched.
 	if err := s.opts.Limits.Redeem(ctx, ip); err != nil {
 		return nil, s.fail(ctx, "redeem", err, attrs...)
 	}
+	start := time.Now()
 	res, err := s.opts.Service.Redeem(ctx, verifier.Request{Ticket: req.GetTicket(), ClientIP: ip, Origin: req.GetOrigin(), Audience: req.GetAudience()})
+	s.opts.Metrics.ObserveRedeem(time.Since(start))
 	if err != nil {
 		s.redeemFailed(ctx, err, ip, attrs)
 		return nil, s.fail(ctx, "redeem", err, attrs...)
 	}
-	s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "redeemed", append(attrs, slog.String("op", "redeem"),
-		slog.String("user", res.UserID), slog.String("ticket_fp", res.Fingerprint))...)
+	s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "redeemed", append(attrs, slog.String("op", "redeem"), slog.String("user", res.UserID))...)
+	s.opts.Metrics.Redeemed()
 	return &ticketv1.RedeemTicketResponse{
 		UserId:    res.UserID,
 		Audience:  res.Audience,
@@ -169,12 +226,14 @@ func (s *Server) redeemFailed(ctx context.Context, err error, ip netip.Addr, att
 	}
 	if lerr := s.opts.Limits.RedeemFailed(ctx, ip); lerr != nil {
 		s.opts.Logger.LogAttrs(ctx, slog.LevelError, "failed redemption not counted", append(attrs, slog.String("error", lerr.Error()))...)
+		s.opts.Metrics.StoreError(metrics.OpRateLimit)
 	}
 }
 
-// RevokeUserTickets kills a user's outstanding tickets (service key only).
+// RevokeUserTickets kills a user's outstanding tickets (a service granted
+// revoke).
 func (s *Server) RevokeUserTickets(ctx context.Context, req *ticketv1.RevokeUserTicketsRequest) (*ticketv1.RevokeUserTicketsResponse, error) {
-	if err := s.requireService(ctx); err != nil {
+	if err := s.authorize(ctx, auth.OpRevoke); err != nil {
 		return nil, s.fail(ctx, "revoke", err)
 	}
 	n, err := s.opts.Service.RevokeUser(ctx, req.GetUserId())
@@ -182,6 +241,7 @@ func (s *Server) RevokeUserTickets(ctx context.Context, req *ticketv1.RevokeUser
 		return nil, s.fail(ctx, "revoke", err, slog.String("user", req.GetUserId()))
 	}
 	s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "revoked", slog.String("op", "revoke"), slog.String("user", req.GetUserId()), slog.Int("tickets", n))
+	s.opts.Metrics.Revoked(n)
 	return &ticketv1.RevokeUserTicketsResponse{Revoked: int64(n)}, nil
 }
 

@@ -83,14 +83,15 @@ func newLimitedEnv(t *testing.T, limits *ratelimit.Limits) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := auth.NewServiceKeys(serviceKey)
+	keys, err := auth.NewServiceKeys(serviceKey + ",redeem:" + redeemOnlyKey + ",issue+revoke:" + issueRevokeKey)
 	if err != nil {
 		t.Fatal(err)
 	}
+	authz := auth.NewAuthorizer(keys, nil)
 	logs := &testlog.Buffer{}
 	srv := grpc.NewServer()
 	ticketv1.RegisterTicketServiceServer(srv, grpcapi.New(grpcapi.Options{
-		Service: svc, JWT: jv, ServiceKeys: keys, Logger: slog.New(slog.NewJSONHandler(logs, nil)), Limits: limits,
+		Service: svc, JWT: jv, Authorizer: authz, Logger: slog.New(slog.NewJSONHandler(logs, nil)), Limits: limits,
 	}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -26,6 +26,8 @@ func toAPI(err error) *apierror.Error {
 		return apierror.TicketRejected
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return apierror.Unauthenticated
+	case errors.Is(err, auth.ErrForbidden):
+		return apierror.Forbidden
 	case errors.Is(err, issuer.ErrOriginNotAllowed):
 		return apierror.OriginForbidden
 	case errors.Is(err, issuer.ErrInvalid):
@@ -49,6 +51,7 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, op string, err error,
 	attrs = append(attrs, slog.String("op", op), slog.Int("status", e.Status),
 		slog.String("reason", audit.Reason(err)), slog.String("error", err.Error()))
 	a.Logger.LogAttrs(r.Context(), level, "refused", attrs...)
+	a.Metrics.Refused(op, err)
 	var limited *ratelimit.LimitedError
 	if errors.As(err, &limited) {
 		w.Header().Set("Retry-After", strconv.FormatInt(ratelimit.RetryAfterSeconds(limited.RetryAfter), 10))

@@ -1,10 +1,12 @@
 // Package httpapi is ticketd's HTTP API: mint with a login JWT, redeem and
-// revoke with a service key, health and readiness. Every error leaves in
+// revoke as a service (a service key or an allowlisted client certificate
+// granted the operation), health and readiness. Every error leaves in
 // the JSON error shape of internal/apierror, translated in one place
 // (errors.go).
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"path"
@@ -12,6 +14,7 @@ import (
 	"github.com/wsticket/wsticket/internal/apierror"
 	"github.com/wsticket/wsticket/internal/auth"
 	"github.com/wsticket/wsticket/internal/clientip"
+	"github.com/wsticket/wsticket/internal/metrics"
 	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/issuer"
 )
@@ -19,11 +22,13 @@ import (
 // MaxBodyBytes bounds every request body.
 const MaxBodyBytes = 16 << 10
 
-// Options configures New. Service, JWT and ServiceKeys are required.
+// Options configures New. Service, JWT and Authorizer are required.
 type Options struct {
-	Service     *issuer.Service
-	JWT         *auth.JWT
-	ServiceKeys *auth.ServiceKeys
+	Service *issuer.Service
+	JWT     *auth.JWT
+	// Authorizer decides which service may redeem and revoke, by service
+	// key or verified client certificate (r.TLS.VerifiedChains).
+	Authorizer *auth.Authorizer
 	// TrustedProxies whose X-Forwarded-For is believed. Default: none.
 	TrustedProxies clientip.Trusted
 	// CookiePath is the Path of the ticket cookie set for {"cookie": true}.
@@ -40,6 +45,14 @@ type Options struct {
 	// Logger receives one audit event per mint, redeem and refusal.
 	// Default: slog.Default().
 	Logger *slog.Logger
+	// Metrics counts each audit event, and every request by route and
+	// status, and is served at GET /metrics. Default: nil, no metrics and
+	// no /metrics route.
+	Metrics *metrics.Metrics
+	// Stopping, once it ends, makes /readyz answer 503 while requests are
+	// still served, so load balancers stop sending before ticketd stops
+	// accepting. Default: nil, never.
+	Stopping context.Context
 }
 
 type api struct {
@@ -58,10 +71,13 @@ func New(opts Options) http.Handler {
 	mux.Handle("/v1/users/{user_id}/tickets/revoke", only(a.revoke, http.MethodPost))
 	mux.Handle("/healthz", only(a.healthz, http.MethodGet, http.MethodHead))
 	mux.Handle("/readyz", only(a.readyz, http.MethodGet, http.MethodHead))
+	if opts.Metrics != nil {
+		mux.Handle("/metrics", only(opts.Metrics.Handler().ServeHTTP, http.MethodGet))
+	}
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, apierror.NotFound)
 	}))
-	return canonical(mux)
+	return opts.Metrics.HTTP(canonical(mux))
 }
 
 // canonical answers a non-canonical path ("//", "/./", "..", a trailing
@@ -101,6 +117,10 @@ func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
+	if a.Stopping != nil && a.Stopping.Err() != nil {
+		apierror.Write(w, apierror.Unavailable)
+		return
+	}
 	if err := a.Service.Ready(r.Context()); err != nil {
 		a.Logger.LogAttrs(r.Context(), slog.LevelWarn, "not ready", slog.String("error", err.Error()))
 		apierror.Write(w, apierror.Unavailable)

@@ -100,15 +100,16 @@ func newEnv(t testing.TB, opts *envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := auth.NewServiceKeys(serviceKey)
+	keys, err := auth.NewServiceKeys(serviceKey + ",redeem:" + redeemOnlyKey + ",revoke:" + revokeOnlyKey)
 	if err != nil {
 		t.Fatal(err)
 	}
+	authz := auth.NewAuthorizer(keys, nil)
 	logs := &testlog.Buffer{}
 	srv := httptest.NewServer(httpapi.New(httpapi.Options{
 		Service:        svc,
 		JWT:            jv,
-		ServiceKeys:    keys,
+		Authorizer:     authz,
 		TrustedProxies: opts.trusted,
 		CookiePath:     opts.cookiePath,
 		InsecureCookie: opts.insecureCookie,

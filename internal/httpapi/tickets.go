@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/wsticket/wsticket/internal/auth"
 	"github.com/wsticket/wsticket/internal/clientip"
+	"github.com/wsticket/wsticket/internal/metrics"
+	"github.com/wsticket/wsticket/internal/ticket"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/verifier"
 )
@@ -49,12 +52,15 @@ func (a *api) mint(w http.ResponseWriter, r *http.Request) {
 	}
 	origin := r.Header.Get("Origin")
 	attrs = append(attrs, slog.String("audience", req.Audience), slog.String("origin", origin))
+	start := time.Now()
 	m, err := a.Service.Mint(r.Context(), issuer.MintRequest{UserID: user, ClientIP: ip, Origin: origin, Audience: req.Audience, Claims: login.Claims})
+	a.Metrics.ObserveMint(time.Since(start))
 	if err != nil {
 		a.fail(w, r, "mint", err, attrs...)
 		return
 	}
 	a.Logger.LogAttrs(r.Context(), slog.LevelInfo, "minted", append(attrs, slog.String("ticket_fp", m.Fingerprint), slog.Bool("cookie", req.Cookie))...)
+	a.Metrics.Minted()
 	resp := mintResponse{
 		Ticket:    m.Ticket,
 		ExpiresAt: m.ExpiresAt.UTC(),
@@ -100,10 +106,18 @@ func (a *api) login(r *http.Request) (auth.Login, error) {
 	return a.JWT.Login(token)
 }
 
-// service reports whether the request carries a valid service key.
-func (a *api) service(r *http.Request) bool {
-	key, ok := auth.Bearer(r.Header.Get("Authorization"))
-	return ok && a.ServiceKeys.Valid(key)
+// authorize returns nil when the request's service key (the bearer
+// credential) or verified client certificate grants op; otherwise an error
+// wrapping auth.ErrUnauthenticated (401) or auth.ErrForbidden (403), for
+// a.fail. Call it before reading the body, so a refused caller cannot
+// burn tickets.
+func (a *api) authorize(r *http.Request, op auth.Op) error {
+	cred, _ := auth.Bearer(r.Header.Get("Authorization"))
+	var chains [][]*x509.Certificate
+	if r.TLS != nil {
+		chains = r.TLS.VerifiedChains
+	}
+	return a.Authorizer.Authorize(cred, chains, op)
 }
 
 type redeemRequest struct {
@@ -121,11 +135,11 @@ type redeemResponse struct {
 	ExpiresAt time.Time         `json:"expires_at"`
 }
 
-// redeem: POST /v1/tickets/redeem with a service key. A caller without a
-// valid key is refused before the body is read, so it cannot burn tickets.
+// redeem: POST /v1/tickets/redeem by a service granted redeem. Any other
+// caller is refused before the body is read, so it cannot burn tickets.
 func (a *api) redeem(w http.ResponseWriter, r *http.Request) {
-	if !a.service(r) {
-		a.fail(w, r, "redeem", auth.ErrUnauthenticated)
+	if err := a.authorize(r, auth.OpRedeem); err != nil {
+		a.fail(w, r, "redeem", err)
 		return
 	}
 	var req redeemRequest
@@ -142,18 +156,25 @@ func (a *api) redeem(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	attrs := []slog.Attr{slog.String("client_ip", ip.String()), slog.String("audience", req.Audience), slog.String("origin", req.Origin)}
+	if ticket.Valid(req.Ticket) {
+		// A refusal names the ticket too, so a replay points to its mint.
+		attrs = append(attrs, slog.String("ticket_fp", ticket.Sum(req.Ticket).Fingerprint()))
+	}
 	// An IP out of failed redemptions is refused before storage is touched.
 	if err := a.Limits.Redeem(r.Context(), ip); err != nil {
 		a.fail(w, r, "redeem", err, attrs...)
 		return
 	}
+	start := time.Now()
 	res, err := a.Service.Redeem(r.Context(), verifier.Request{Ticket: req.Ticket, ClientIP: ip, Origin: req.Origin, Audience: req.Audience})
+	a.Metrics.ObserveRedeem(time.Since(start))
 	if err != nil {
 		a.redeemFailed(r.Context(), err, ip, attrs)
 		a.fail(w, r, "redeem", err, attrs...)
 		return
 	}
-	a.Logger.LogAttrs(r.Context(), slog.LevelInfo, "redeemed", append(attrs, slog.String("user", res.UserID), slog.String("ticket_fp", res.Fingerprint))...)
+	a.Logger.LogAttrs(r.Context(), slog.LevelInfo, "redeemed", append(attrs, slog.String("user", res.UserID))...)
+	a.Metrics.Redeemed()
 	claims := res.Claims
 	if claims == nil {
 		claims = map[string]string{}
@@ -175,13 +196,15 @@ func (a *api) redeemFailed(ctx context.Context, err error, ip netip.Addr, attrs 
 	}
 	if lerr := a.Limits.RedeemFailed(ctx, ip); lerr != nil {
 		a.Logger.LogAttrs(ctx, slog.LevelError, "failed redemption not counted", append(attrs, slog.String("error", lerr.Error()))...)
+		a.Metrics.StoreError(metrics.OpRateLimit)
 	}
 }
 
-// revoke: POST /v1/users/{user_id}/tickets/revoke with a service key.
+// revoke: POST /v1/users/{user_id}/tickets/revoke by a service granted
+// revoke.
 func (a *api) revoke(w http.ResponseWriter, r *http.Request) {
-	if !a.service(r) {
-		a.fail(w, r, "revoke", auth.ErrUnauthenticated)
+	if err := a.authorize(r, auth.OpRevoke); err != nil {
+		a.fail(w, r, "revoke", err)
 		return
 	}
 	user := r.PathValue("user_id")
@@ -191,5 +214,6 @@ func (a *api) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.Logger.LogAttrs(r.Context(), slog.LevelInfo, "revoked", slog.String("user", user), slog.Int("tickets", n))
+	a.Metrics.Revoked(n)
 	writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ type Server struct {
 	Dir string
 
 	bin  string
+	pre  []string // arguments before the standard ones: a config file
 	args []string
 
 	mu   sync.Mutex
@@ -59,15 +61,17 @@ type process struct {
 // another one. A missing redis-server binary fails the test.
 func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatalf("redistest: redis-server is not on PATH (%v): install Redis >= 6.2 "+
-			"(`make redis`, or apt-get install redis-server); these tests start their own servers", err)
-	}
-	s := &Server{Dir: t.TempDir(), bin: bin, args: args}
+	return startServer(t, &Server{Dir: t.TempDir(), args: args}, freePort)
+}
+
+// startServer starts s (Dir, pre and args set) on a port from pick,
+// retrying on another port when the start fails.
+func startServer(t testing.TB, s *Server, pick func() (int, error)) *Server {
+	t.Helper()
+	s.bin = lookPath(t, "redis-server")
 	t.Cleanup(s.Stop)
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		port, err := pick()
 		if err != nil {
 			t.Fatalf("redistest: finding a free port: %v", err)
 		}
@@ -107,6 +111,37 @@ func (s *Server) Stop() {
 	s.proc = nil
 }
 
+// Kill ends the server with SIGKILL, as a crash would, and waits for it.
+// Killing a stopped server does nothing.
+func (s *Server) Kill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return
+	}
+	_ = s.proc.cmd.Process.Kill()
+	<-s.proc.done
+	s.proc = nil
+}
+
+// running reports whether the server has been started and not stopped.
+func (s *Server) running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.proc != nil
+}
+
+// Log returns the last n bytes the running server logged, for failure
+// messages, or "" while it is stopped.
+func (s *Server) Log(n int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return ""
+	}
+	return s.proc.log.Tail(n)
+}
+
 // Restart starts the server again on the same port, after stopping it if
 // it is running. The data set starts empty: nothing is persisted.
 func (s *Server) Restart(t testing.TB) {
@@ -124,7 +159,7 @@ func (s *Server) Restart(t testing.TB) {
 
 // start launches redis-server on port and waits until it answers.
 func (s *Server) start(port int) error {
-	args := append([]string{
+	args := append(slices.Clone(s.pre),
 		"--port", strconv.Itoa(port),
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -132,7 +167,8 @@ func (s *Server) start(port int) error {
 		"--dir", s.Dir,
 		"--daemonize", "no",
 		"--logfile", "",
-	}, s.args...)
+	)
+	args = append(args, s.args...)
 	p := &process{cmd: exec.Command(s.bin, args...), done: make(chan struct{}), log: &testlog.Buffer{}}
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	p.cmd.SysProcAttr = sysProcAttr()
@@ -228,6 +264,17 @@ func (p *process) stop() {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	}
+}
+
+// lookPath finds a Redis program on PATH or fails the test.
+func lookPath(t testing.TB, name string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("redistest: %s is not on PATH (%v): install Redis >= 6.2 "+
+			"(`make deps`, or apt-get install redis-server); these tests start their own servers", name, err)
+	}
+	return bin
 }
 
 func freePort() (int, error) {

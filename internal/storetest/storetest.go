@@ -68,6 +68,8 @@ func Run(t *testing.T, h Harness) {
 		{"Ping", testPing},
 		{"CancelledContext", testCancelledContext},
 		{"ConcurrentTake", testConcurrentTake},
+		{"RevocationFeed", testRevocationFeed},
+		{"RevocationRemembered", testRevocationRemembered},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })

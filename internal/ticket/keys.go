@@ -15,3 +15,10 @@ func KeyOf(prefix, hash string) string { return prefix + "t:" + hash }
 // outstanding tickets (members: Hash.String(), scores: expiry in Unix ms),
 // which revocation walks.
 func UserKey(prefix, userID string) string { return prefix + "u:" + userID }
+
+// RevokedKey returns the key that remembers when userID was last revoked
+// (Unix ms), for subscribers catching up after a disconnect.
+func RevokedKey(prefix, userID string) string { return prefix + "r:" + userID }
+
+// RevocationChannel is the pub/sub channel revocations are announced on.
+func RevocationChannel(prefix string) string { return prefix + "revocations" }

@@ -5,12 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/wsticket/wsticket/internal/auth"
 	"github.com/wsticket/wsticket/internal/clientip"
 	"github.com/wsticket/wsticket/internal/ratelimit"
+	"github.com/wsticket/wsticket/internal/tlsconfig"
 	"github.com/wsticket/wsticket/issuer"
 )
 
@@ -28,13 +30,23 @@ type Config struct {
 	JWTLeeway         time.Duration
 	JWTUserClaim      string
 	JWTCopyClaims     []string
-	ServiceKeys       string // comma-separated
+	ServiceKeys       string // comma-separated, each KEY or op+op:KEY
 	TicketTTL         time.Duration
 	AllowedOrigins    []string
 	TrustedProxies    clientip.Trusted
 	IPBinding         issuer.IPBinding
 	CookiePath        string
 	ShutdownGrace     time.Duration
+	ShutdownDelay     time.Duration
+	// Redis WAIT after each burn: for RedisWaitReplicas (0: off) replicas,
+	// for up to RedisWaitTimeout (0: the verifier's default).
+	RedisWaitReplicas int
+	RedisWaitTimeout  time.Duration
+	// TLS on both listeners; all empty: plain HTTP and gRPC.
+	TLSCertFile         string
+	TLSKeyFile          string
+	TLSClientCAFile     string
+	TLSClientIdentities string // comma-separated identity=op+op
 	// Rate limits; the zero Limit is no limit.
 	MintLimitPerUser        ratelimit.Limit
 	MintLimitPerIP          ratelimit.Limit
@@ -58,7 +70,11 @@ func (c *Config) settings() []setting {
 	return []setting{
 		{flag: "http-addr", env: "TICKETD_HTTP_ADDR", def: "127.0.0.1:8080", usage: "HTTP listen address", set: str(&c.HTTPAddr)},
 		{flag: "grpc-addr", env: "TICKETD_GRPC_ADDR", def: "127.0.0.1:9090", usage: "gRPC listen address", set: str(&c.GRPCAddr)},
-		{flag: "redis-url", env: "TICKETD_REDIS_URL", usage: "Redis URL (redis://, rediss://, unix://); empty: the embedded store (one instance only)", set: str(&c.RedisURL)},
+		{flag: "redis-url", env: "TICKETD_REDIS_URL", usage: "Redis URL: redis://, rediss:// or unix:// (one server), redis+sentinel://host:port[,host:port...]/<master-name> (Sentinel), redis+cluster://host:port[,host:port...] (Cluster); empty: the embedded store (one instance only)", set: str(&c.RedisURL)},
+		{flag: "redis-wait-replicas", env: "TICKETD_REDIS_WAIT_REPLICAS", def: "0", usage: "N or N/timeout (such as 1/50ms, up to 500ms; default timeout 100ms): each redeem's burn waits until N replicas have it (Redis WAIT) and the redeem fails with 503 when fewer acknowledge in time; 0: the primary's word is enough", set: func(s string) (err error) {
+			c.RedisWaitReplicas, c.RedisWaitTimeout, err = parseWaitReplicas(s)
+			return err
+		}},
 		{flag: "jwt-hs256-secret", env: "TICKETD_JWT_HS256_SECRET", usage: "shared secret (>= 32 bytes) that verifies users' HS256 login JWTs; prefer the variable to the flag, which ps shows", set: str(&c.JWTSecret)},
 		{flag: "jwt-public-key-files", env: "TICKETD_JWT_PUBLIC_KEY_FILES", usage: "comma-separated PEM public key files that verify login JWTs (RSA: RS256/384/512, PS256; ECDSA P-256: ES256, P-384: ES384; Ed25519: EdDSA)", set: func(s string) error {
 			c.JWTPublicKeyFiles = splitList(s)
@@ -93,7 +109,11 @@ func (c *Config) settings() []setting {
 			c.JWTCopyClaims = splitList(s)
 			return nil
 		}},
-		{flag: "service-keys", env: "TICKETD_SERVICE_KEYS", usage: "comma-separated keys (>= 16 chars each) services present to redeem, revoke and issue on behalf; prefer the variable", set: str(&c.ServiceKeys)},
+		{flag: "service-keys", env: "TICKETD_SERVICE_KEYS", usage: "comma-separated keys (>= 16 chars each) services present as a bearer credential: KEY grants every operation (issue on a user's behalf, redeem, revoke); op+op:KEY only those named (such as redeem:KEY); prefer the variable", set: str(&c.ServiceKeys)},
+		{flag: "tls-cert-file", env: "TICKETD_TLS_CERT_FILE", usage: "PEM certificate (and intermediates) both listeners serve over TLS, re-read when the file changes; needs --tls-key-file; empty: plain HTTP and gRPC", set: str(&c.TLSCertFile)},
+		{flag: "tls-key-file", env: "TICKETD_TLS_KEY_FILE", usage: "PEM private key of --tls-cert-file, re-read with it", set: str(&c.TLSKeyFile)},
+		{flag: "tls-client-ca-file", env: "TICKETD_TLS_CLIENT_CA_FILE", usage: "PEM CAs that verify client certificates, re-read when the file changes; clients may present one (browsers need not); needs --tls-cert-file", set: str(&c.TLSClientCAFile)},
+		{flag: "tls-client-identities", env: "TICKETD_TLS_CLIENT_IDENTITIES", usage: "comma-separated identity=op+op: a client certificate's URI SAN (spiffe://...) or DNS SAN and the operations it is granted (issue, redeem, revoke); needs --tls-client-ca-file", set: str(&c.TLSClientIdentities)},
 		{flag: "ticket-ttl", env: "TICKETD_TICKET_TTL", def: issuer.DefaultTTL.String(), usage: "ticket lifetime, a Go duration from 1s to " + issuer.MaxTTL.String(), set: func(s string) (err error) {
 			c.TicketTTL, err = time.ParseDuration(s)
 			return err
@@ -122,6 +142,13 @@ func (c *Config) settings() []setting {
 		{flag: "redeem-failure-limit-per-ip", env: "TICKETD_REDEEM_FAILURE_LIMIT_PER_IP", def: "30/1m", usage: "failed redemptions allowed per client IP (the redeem request's client_ip), N/duration; over it, redemptions for that IP are refused without touching ticket storage; off (or an empty flag value) turns it off", set: limit(&c.RedeemFailureLimitPerIP)},
 		{flag: "shutdown-grace", env: "TICKETD_SHUTDOWN_GRACE", def: "10s", usage: "how long in-flight requests may finish after SIGTERM", set: func(s string) (err error) {
 			c.ShutdownGrace, err = time.ParseDuration(s)
+			return err
+		}},
+		{flag: "shutdown-delay", env: "TICKETD_SHUTDOWN_DELAY", def: "0s", usage: "after SIGTERM, how long ticketd keeps serving while /readyz and gRPC health already report not ready, so load balancers stop sending first (such as 5s on Kubernetes); 0s to 1m", set: func(s string) (err error) {
+			c.ShutdownDelay, err = time.ParseDuration(s)
+			if err == nil && (c.ShutdownDelay < 0 || c.ShutdownDelay > time.Minute) {
+				err = errors.New("want a duration from 0s to 1m")
+			}
 			return err
 		}},
 		{flag: "log-format", env: "TICKETD_LOG_FORMAT", usage: "json or text; default json, text in --dev", set: func(s string) error {
@@ -208,4 +235,45 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// authorizer reads who may call which service operation: the service keys
+// and the client certificate identities. At least one of them is needed.
+func (c *Config) authorizer() (*auth.Authorizer, error) {
+	keys, err := auth.NewServiceKeys(c.ServiceKeys)
+	if err != nil {
+		return nil, fmt.Errorf("TICKETD_SERVICE_KEYS: %w", err)
+	}
+	ids, err := auth.ParseIdentities(c.TLSClientIdentities)
+	if err != nil {
+		return nil, fmt.Errorf("TICKETD_TLS_CLIENT_IDENTITIES: %w", err)
+	}
+	if keys.Len() == 0 && ids.Len() == 0 {
+		return nil, errors.New("TICKETD_SERVICE_KEYS: at least one service key (or a TICKETD_TLS_CLIENT_IDENTITIES entry) is required (or run with --dev)")
+	}
+	return auth.NewAuthorizer(keys, ids), nil
+}
+
+// serverTLS checks the TLS settings and loads the files: nil, nil when TLS
+// is off.
+func (c *Config) serverTLS(logger *slog.Logger) (*tlsconfig.Reloader, error) {
+	switch {
+	case c.Dev && (c.TLSCertFile != "" || c.TLSKeyFile != "" || c.TLSClientCAFile != "" || c.TLSClientIdentities != ""):
+		return nil, errors.New("--dev serves plain HTTP and gRPC on loopback: unset the TICKETD_TLS_* settings")
+	case c.TLSCertFile != "" && c.TLSKeyFile == "":
+		return nil, errors.New("TICKETD_TLS_CERT_FILE is set without TICKETD_TLS_KEY_FILE")
+	case c.TLSKeyFile != "" && c.TLSCertFile == "":
+		return nil, errors.New("TICKETD_TLS_KEY_FILE is set without TICKETD_TLS_CERT_FILE")
+	case c.TLSClientCAFile != "" && c.TLSCertFile == "":
+		return nil, errors.New("TICKETD_TLS_CLIENT_CA_FILE needs TLS: set TICKETD_TLS_CERT_FILE and TICKETD_TLS_KEY_FILE")
+	case c.TLSClientIdentities != "" && c.TLSClientCAFile == "":
+		return nil, errors.New("TICKETD_TLS_CLIENT_IDENTITIES needs TICKETD_TLS_CLIENT_CA_FILE to verify client certificates")
+	case c.TLSCertFile == "":
+		return nil, nil
+	}
+	r, err := tlsconfig.New(tlsconfig.Options{CertFile: c.TLSCertFile, KeyFile: c.TLSKeyFile, ClientCAFile: c.TLSClientCAFile, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("TICKETD_TLS_*: %w", err)
+	}
+	return r, nil
 }

@@ -97,6 +97,15 @@ var settings = []setting{
 	{"service-keys", "TICKETD_SERVICE_KEYS", "key-aaaaaaaaaaaaaaaa,key-bbbbbbbbbbbbbbbb", func(c *ticketd.Config) bool {
 		return c.ServiceKeys == "key-aaaaaaaaaaaaaaaa,key-bbbbbbbbbbbbbbbb"
 	}},
+	{"service-keys", "TICKETD_SERVICE_KEYS", "redeem:key-aaaaaaaaaaaaaaaa,key-bbbbbbbbbbbbbbbb", func(c *ticketd.Config) bool {
+		return c.ServiceKeys == "redeem:key-aaaaaaaaaaaaaaaa,key-bbbbbbbbbbbbbbbb"
+	}},
+	{"tls-cert-file", "TICKETD_TLS_CERT_FILE", "/tls/tls.crt", func(c *ticketd.Config) bool { return c.TLSCertFile == "/tls/tls.crt" }},
+	{"tls-key-file", "TICKETD_TLS_KEY_FILE", "/tls/tls.key", func(c *ticketd.Config) bool { return c.TLSKeyFile == "/tls/tls.key" }},
+	{"tls-client-ca-file", "TICKETD_TLS_CLIENT_CA_FILE", "/tls/ca.crt", func(c *ticketd.Config) bool { return c.TLSClientCAFile == "/tls/ca.crt" }},
+	{"tls-client-identities", "TICKETD_TLS_CLIENT_IDENTITIES", "spiffe://prod.example/ns/chat/sa/ws-gateway=redeem,issuer.internal=issue+revoke", func(c *ticketd.Config) bool {
+		return c.TLSClientIdentities == "spiffe://prod.example/ns/chat/sa/ws-gateway=redeem,issuer.internal=issue+revoke"
+	}},
 	{"ticket-ttl", "TICKETD_TICKET_TTL", "1m30s", func(c *ticketd.Config) bool { return c.TicketTTL == 90*time.Second }},
 	{"allowed-origins", "TICKETD_ALLOWED_ORIGINS", "https://a.example.test, https://b.example.test:8443,", func(c *ticketd.Config) bool {
 		return slices.Equal(c.AllowedOrigins, []string{"https://a.example.test", "https://b.example.test:8443"})
@@ -117,6 +126,13 @@ var settings = []setting{
 	{"jwt-audience", "TICKETD_JWT_AUDIENCE", "wsticket", func(c *ticketd.Config) bool { return c.JWTAudience == "wsticket" }},
 	{"jwt-leeway", "TICKETD_JWT_LEEWAY", "5s", func(c *ticketd.Config) bool { return c.JWTLeeway == 5*time.Second }},
 	{"jwt-user-claim", "TICKETD_JWT_USER_CLAIM", "uid", func(c *ticketd.Config) bool { return c.JWTUserClaim == "uid" }},
+	{"redis-wait-replicas", "TICKETD_REDIS_WAIT_REPLICAS", "1/50ms", func(c *ticketd.Config) bool {
+		return c.RedisWaitReplicas == 1 && c.RedisWaitTimeout == 50*time.Millisecond
+	}},
+	{"shutdown-delay", "TICKETD_SHUTDOWN_DELAY", "5s", func(c *ticketd.Config) bool { return c.ShutdownDelay == 5*time.Second }},
+	{"jwt-copy-claims", "TICKETD_JWT_COPY_CLAIMS", "roles, tenant", func(c *ticketd.Config) bool {
+		return len(c.JWTCopyClaims) == 2 && c.JWTCopyClaims[0] == "roles" && c.JWTCopyClaims[1] == "tenant"
+	}},
 	{"log-format", "TICKETD_LOG_FORMAT", "text", func(c *ticketd.Config) bool { return c.LogFormat == "text" }},
 	{"log-format", "TICKETD_LOG_FORMAT", "json", func(c *ticketd.Config) bool { return c.LogFormat == "json" }},
 	{"dev", "TICKETD_DEV", "true", func(c *ticketd.Config) bool { return c.Dev && c.LogFormat == "text" }},

@@ -12,9 +12,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wsticket/wsticket/internal/ratelimit"
+	"github.com/wsticket/wsticket/internal/redisurl"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/issuer/memstore"
 	"github.com/wsticket/wsticket/issuer/redisstore"
+	"github.com/wsticket/wsticket/verifier"
 )
 
 func storeName(cfg *Config) string {
@@ -30,31 +32,31 @@ func storeName(cfg *Config) string {
 // reports it); a Redis too old for GETDEL is.
 func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (issuer.Store, *ratelimit.Limits, func() error, error) {
 	if cfg.RedisURL == "" {
+		if cfg.RedisWaitReplicas > 0 {
+			return nil, nil, nil, errors.New("TICKETD_REDIS_WAIT_REPLICAS needs TICKETD_REDIS_URL: the embedded store has no replicas")
+		}
 		s := memstore.New(nil)
 		return s, newLimits(cfg, func(l ratelimit.Limit) ratelimit.Limiter { return ratelimit.NewMemory(l, nil) }), s.Close, nil
 	}
-	opts, err := redis.ParseURL(cfg.RedisURL)
+	// Every URL form gets bounded waits (ContextTimeoutEnabled, dial 2s,
+	// read and write 1s, pool 2s), so every operation fails closed in
+	// bounded time: the per-operation context deadline (2 s) also bounds
+	// socket reads and writes, not just the wait for a pooled connection.
+	// redisurl's messages never quote the URL or its password.
+	ro, err := redisurl.Parse(cfg.RedisURL)
 	if err != nil {
-		// go-redis's message may quote the URL, password included.
-		return nil, nil, nil, fmt.Errorf("TICKETD_REDIS_URL is not a valid Redis URL")
+		return nil, nil, nil, fmt.Errorf("TICKETD_REDIS_URL: %w", err)
 	}
-	// Bounded waits, so every operation fails closed in bounded time: the
-	// per-operation context deadline (2 s) also bounds socket reads and
-	// writes, not just the wait for a pooled connection.
-	opts.ContextTimeoutEnabled = true
-	if opts.DialTimeout == 0 {
-		opts.DialTimeout = 2 * time.Second
+	wait := cfg.RedisWaitTimeout
+	if wait == 0 {
+		wait = defaultWaitTimeout
 	}
-	if opts.ReadTimeout == 0 {
-		opts.ReadTimeout = time.Second
+	if rt := ro.ReadTimeout(); cfg.RedisWaitReplicas > 0 && rt > 0 && wait >= rt {
+		// The pipeline carrying the WAIT would time out first.
+		return nil, nil, nil, fmt.Errorf("TICKETD_REDIS_WAIT_REPLICAS: the timeout (%v) must be below the Redis read timeout (%v)", wait, rt)
 	}
-	if opts.WriteTimeout == 0 {
-		opts.WriteTimeout = time.Second
-	}
-	if opts.PoolTimeout == 0 {
-		opts.PoolTimeout = 2 * time.Second
-	}
-	client := redis.NewClient(opts)
+	client := ro.NewClient()
+	log.Info("redis", "topology", string(ro.Kind), "wait_replicas", cfg.RedisWaitReplicas)
 	if err := checkVersion(ctx, client); err != nil {
 		if errors.Is(err, errRedisTooOld) {
 			client.Close()
@@ -63,7 +65,41 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (issuer.Store
 		log.Warn("redis not answering yet; not ready until it does", "error", err)
 	}
 	limits := newLimits(cfg, func(l ratelimit.Limit) ratelimit.Limiter { return ratelimit.NewRedis(client, l) })
-	return redisstore.New(client, nil), limits, client.Close, nil
+	store := redisstore.New(client, nil)
+	if cfg.RedisWaitReplicas > 0 {
+		// The burn is the store's Take half, verifier.RedisStore.
+		store.RedisStore = verifier.NewRedisStore(client, &verifier.RedisOptions{
+			WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: wait,
+		})
+	}
+	return store, limits, client.Close, nil
+}
+
+// defaultWaitTimeout is TICKETD_REDIS_WAIT_REPLICAS's timeout when only N
+// is given.
+const defaultWaitTimeout = 100 * time.Millisecond
+
+// maxWaitTimeout caps TICKETD_REDIS_WAIT_REPLICAS's timeout well below the
+// 1s socket read timeout of ticketd's Redis clients, which bounds the
+// pipeline that carries the WAIT.
+const maxWaitTimeout = 500 * time.Millisecond
+
+// parseWaitReplicas parses TICKETD_REDIS_WAIT_REPLICAS: "N" or
+// "N/timeout", N from 0 (off) to 16, the timeout from 1ms to 500ms.
+func parseWaitReplicas(s string) (int, time.Duration, error) {
+	ns, ts, hasTimeout := strings.Cut(strings.TrimSpace(s), "/")
+	n, err := strconv.Atoi(ns)
+	if err != nil || n < 0 || n > 16 {
+		return 0, 0, errors.New("want N or N/timeout, N a number of replicas from 0 to 16 (such as 1 or 1/50ms)")
+	}
+	if !hasTimeout {
+		return n, 0, nil
+	}
+	d, err := time.ParseDuration(ts)
+	if err != nil || d < time.Millisecond || d > maxWaitTimeout {
+		return 0, 0, fmt.Errorf("want a timeout from 1ms to %v after the /", maxWaitTimeout)
+	}
+	return n, d, nil
 }
 
 // newLimits builds the configured limits with newLimiter, leaving out each

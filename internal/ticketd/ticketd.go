@@ -5,6 +5,7 @@ package ticketd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -25,6 +27,7 @@ import (
 	"github.com/wsticket/wsticket/internal/demo"
 	"github.com/wsticket/wsticket/internal/grpcapi"
 	"github.com/wsticket/wsticket/internal/httpapi"
+	"github.com/wsticket/wsticket/internal/metrics"
 	"github.com/wsticket/wsticket/issuer"
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
 )
@@ -48,6 +51,7 @@ type Main struct {
 	grpcSrv    *grpc.Server
 	health     *health.Server
 	grace      time.Duration
+	delay      time.Duration      // readiness false before listeners close
 	cancel     context.CancelFunc // ends background work started by Open
 	wg         sync.WaitGroup
 }
@@ -117,14 +121,20 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		Leeway: cfg.JWTLeeway, UserClaim: cfg.JWTUserClaim, CopyClaims: cfg.JWTCopyClaims,
 	})
 	if err != nil {
-		return fmt.Errorf("TICKETD_JWT_*: %w", err)
+		return fmt.Errorf("TICKETD_JWT_HS256_SECRET / TICKETD_JWT_PUBLIC_KEY_FILES / TICKETD_JWT_JWKS_URL / TICKETD_JWT_COPY_CLAIMS: %w", err)
 	}
-	keys, err := auth.NewServiceKeys(cfg.ServiceKeys)
+	serverTLS, err := cfg.serverTLS(m.Logger)
 	if err != nil {
-		return fmt.Errorf("TICKETD_SERVICE_KEYS: %w", err)
+		return err
 	}
-	if keys.Len() == 0 {
-		return errors.New("TICKETD_SERVICE_KEYS: at least one service key is required (or run with --dev)")
+	authz, err := cfg.authorizer()
+	if err != nil {
+		return err
+	}
+	creds := grpc.ServerOption(grpc.EmptyServerOption{}) // plaintext
+	if serverTLS != nil {
+		m.httpLn = tls.NewListener(m.httpLn, serverTLS.ServerConfig("h2", "http/1.1"))
+		creds = grpc.Creds(credentials.NewTLS(serverTLS.ServerConfig("h2")))
 	}
 	store, limits, closeStore, err := openStore(ctx, cfg, m.Logger)
 	if err != nil {
@@ -137,12 +147,18 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 
+	met := metrics.New() // this ticketd's own registry, served at GET /metrics
 	var handler http.Handler = httpapi.New(httpapi.Options{
-		Service: m.Service, JWT: jwtv, ServiceKeys: keys, TrustedProxies: cfg.TrustedProxies, Logger: m.Logger,
-		CookiePath: cfg.CookiePath, InsecureCookie: cfg.Dev, Limits: limits,
+		Service: m.Service, JWT: jwtv, Authorizer: authz, TrustedProxies: cfg.TrustedProxies, Logger: m.Logger,
+		CookiePath: cfg.CookiePath, InsecureCookie: cfg.Dev, Limits: limits, Stopping: bg, Metrics: met,
 	})
 	if dev != nil {
-		m.Demo = demo.New(demo.Options{Redeemer: m.Service, AllowedOrigins: cfg.AllowedOrigins, LoginJWT: dev.loginJWT, Logger: m.Logger})
+		m.Demo = demo.New(demo.Options{
+			Redeemer: m.Service, Revocations: m.Service, User: DevUser,
+			AllowedOrigins: cfg.AllowedOrigins, LoginJWT: dev.loginJWT, Logger: m.Logger,
+		})
+		m.wg.Add(1)
+		go func() { defer m.wg.Done(); m.Demo.Run(bg) }() // closes revoked users' demo sockets until Close
 		mux := http.NewServeMux()
 		mux.Handle("/", handler)
 		mux.Handle("/demo", m.Demo)
@@ -159,21 +175,24 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	m.grpcSrv = grpc.NewServer(
+		creds,
 		grpc.MaxRecvMsgSize(64<<10),
 		grpc.MaxHeaderListSize(16<<10), // a bearer credential is at most 8 KiB
 		grpc.MaxConcurrentStreams(256),
 		grpc.ConnectionTimeout(5*time.Second),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
+		grpc.ChainUnaryInterceptor(met.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(met.StreamServerInterceptor()),
 	)
 	ticketv1.RegisterTicketServiceServer(m.grpcSrv, grpcapi.New(grpcapi.Options{
-		Service: m.Service, JWT: jwtv, ServiceKeys: keys, Logger: m.Logger, Limits: limits,
+		Service: m.Service, JWT: jwtv, Authorizer: authz, Logger: m.Logger, Limits: limits, Stopping: bg, Metrics: met,
 	}))
 	m.health = health.NewServer()
 	healthpb.RegisterHealthServer(m.grpcSrv, m.health)
 	reflection.Register(m.grpcSrv)
 
-	m.grace = cfg.ShutdownGrace
+	m.grace, m.delay = cfg.ShutdownGrace, cfg.ShutdownDelay
 	m.cancel = cancel
 	m.wg.Add(3)
 	go func() {
@@ -193,7 +212,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		m.watchHealth(bg)
 	}()
 	m.Logger.Info("ticketd serving", "http", m.HTTPAddr(), "grpc", m.GRPCAddr(),
-		"store", storeName(cfg), "ticket_ttl", m.Service.TTL().String(), "ip_binding", cfg.IPBinding.String(), "dev", cfg.Dev)
+		"store", storeName(cfg), "ticket_ttl", m.Service.TTL().String(), "ip_binding", cfg.IPBinding.String(), "dev", cfg.Dev,
+		"tls", serverTLS != nil, "client_certs", cfg.TLSClientCAFile != "")
 	if dev != nil {
 		dev.printBanner(m.Stdout, storeName(cfg), m.HTTPAddr(), m.GRPCAddr(), m.Service.TTL())
 	}
@@ -227,15 +247,23 @@ func (m *Main) HTTPAddr() string { return m.httpLn.Addr().String() }
 // GRPCAddr returns the gRPC listener's address.
 func (m *Main) GRPCAddr() string { return m.grpcLn.Addr().String() }
 
-// Close stops serving: health goes NOT_SERVING first, listeners stop
-// accepting, in-flight requests get the configured grace period, then the
-// store is closed.
+// Close stops serving: readiness (/readyz, gRPC health) goes false first
+// and ticketd keeps serving for the configured shutdown delay, then
+// listeners stop accepting, in-flight requests get the configured grace
+// period, then the store (the Redis client) is closed.
 func (m *Main) Close() error {
 	if m.cancel == nil {
 		return nil
 	}
+	// Not ready first (bg ends: /readyz answers 503, revocation streams
+	// end; gRPC health NOT_SERVING), still serving for the delay, then
+	// stop accepting and drain for at most the grace period.
 	m.cancel()
 	m.health.Shutdown()
+	if m.delay > 0 {
+		m.Logger.Info("not ready; still serving", "delay", m.delay.String())
+		time.Sleep(m.delay)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), m.grace)
 	defer cancel()
 	err := m.httpSrv.Shutdown(ctx)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wsticket/wsticket/verifier"
 )
 
 // ErrFull is returned by Put when MaxTickets records are outstanding.
@@ -49,6 +51,8 @@ type Store struct {
 	closed atomic.Bool
 	stop   chan struct{}
 	done   chan struct{}
+
+	revocations revocations
 }
 
 // New returns an empty store and starts its sweeper. opts may be nil.
@@ -126,8 +130,9 @@ func (s *Store) Take(ctx context.Context, hash [32]byte) ([]byte, error) {
 	return e.rec, nil
 }
 
-// RevokeUser deletes every record of userID and reports how many were
-// still unexpired: like Redis, it does not count a record whose lifetime
+// RevokeUser deletes every record of userID, remembers the revocation for
+// verifier.RevocationRetention and reports it to watchers (see Watch). It
+// reports how many records were still unexpired: like Redis, it does not count a record whose lifetime
 // has ended but that no sweep has removed yet. It scans every shard, so its
 // cost grows with the number of outstanding tickets (about 10 ms per
 // million); revocation is rare and this keeps Put and Take to one lock.
@@ -152,6 +157,7 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 		sh.mu.Unlock()
 	}
 	s.count.Add(int64(-n))
+	s.revocations.revoked(verifier.Revocation{User: userID, At: now})
 	return live, nil
 }
 
@@ -178,6 +184,7 @@ func (s *Store) Sweep() int {
 		sh.mu.Unlock()
 	}
 	s.count.Add(int64(-n))
+	s.revocations.forget(now)
 	return n
 }
 

@@ -27,10 +27,11 @@ type Options struct {
 // Store is the Redis store. It does not own the client: closing the client
 // is the caller's job.
 type Store struct {
-	*verifier.RedisStore // Take: GETDEL
-	client               redis.UniversalClient
-	prefix               string
-	now                  func() time.Time
+	*verifier.RedisStore       // Take: GETDEL
+	*verifier.RedisRevocations // Watch, LastRevoked: what RevokeUser publishes
+	client                     redis.UniversalClient
+	prefix                     string
+	now                        func() time.Time
 }
 
 // New returns a Store over client. opts may be nil.
@@ -46,10 +47,11 @@ func New(client redis.UniversalClient, opts *Options) *Store {
 		o.Now = time.Now
 	}
 	return &Store{
-		RedisStore: verifier.NewRedisStore(client, &verifier.RedisOptions{KeyPrefix: o.KeyPrefix}),
-		client:     client,
-		prefix:     o.KeyPrefix,
-		now:        o.Now,
+		RedisStore:       verifier.NewRedisStore(client, &verifier.RedisOptions{KeyPrefix: o.KeyPrefix}),
+		RedisRevocations: verifier.NewRedisRevocations(client, &verifier.RedisOptions{KeyPrefix: o.KeyPrefix}),
+		client:           client,
+		prefix:           o.KeyPrefix,
+		now:              o.Now,
 	}
 }
 
@@ -74,14 +76,20 @@ func (s *Store) Put(ctx context.Context, hash [32]byte, userID string, rec []byt
 	return err
 }
 
-// RevokeUser deletes every ticket of userID indexed before the call. It
-// reads the index, then deletes each listed ticket and its index entry (one
-// DEL per key, so Cluster routes each to its own slot); an entry added by a
-// concurrent mint stays in the index for the next revocation.
+// RevokeUser deletes every ticket of userID indexed before the call,
+// remembers the revocation for RevocationRetention and announces it to the
+// subscribers of the revocation channel. It reads the index, then, in one
+// pipeline, deletes each listed ticket and its index entry (one DEL per
+// key, so Cluster routes each to its own slot) and sets <prefix>r:<user>;
+// then it publishes. The mark is set before the announcement, so a
+// subscriber that misses the announcement while (re)subscribing finds the
+// mark when it catches up. An entry added by a concurrent mint stays in the
+// index for the next revocation.
 func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
+	at := s.now().UnixMilli()
 	ukey := ticket.UserKey(s.prefix, userID)
 	members, err := s.client.ZRange(ctx, ukey, 0, -1).Result()
-	if err != nil || len(members) == 0 {
+	if err != nil {
 		return 0, err
 	}
 	dels := make([]*redis.IntCmd, len(members))
@@ -89,14 +97,20 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 		for i, m := range members {
 			dels[i] = p.Del(ctx, ticket.KeyOf(s.prefix, m))
 		}
-		rem := make([]any, len(members))
-		for i, m := range members {
-			rem[i] = m
+		if len(members) > 0 {
+			rem := make([]any, len(members))
+			for i, m := range members {
+				rem[i] = m
+			}
+			p.ZRem(ctx, ukey, rem...)
 		}
-		p.ZRem(ctx, ukey, rem...)
+		p.Set(ctx, ticket.RevokedKey(s.prefix, userID), at, verifier.RevocationRetention)
 		return nil
 	})
 	if err != nil {
+		return 0, err
+	}
+	if err := s.client.Publish(ctx, ticket.RevocationChannel(s.prefix), ticket.EncodeRevocation(userID, at)).Err(); err != nil {
 		return 0, err
 	}
 	n := 0

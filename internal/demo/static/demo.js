@@ -95,6 +95,98 @@ async function drop() {
   return r.dropped;
 }
 
+// --- Revocation reaching live sockets ----------------------------------------
+
+// REVOKE_SKEW_MS is wsmiddleware.RevokerOptions.ClockSkew's default: a
+// revocation also closes sockets whose tickets were minted up to this long
+// after it (for clock differences between ticketd replicas), so the fresh
+// ticket that proves the user is not banned is minted once it has passed.
+const REVOKE_SKEW_MS = 1000;
+// REVOKE_CLOSE_MS bounds how long a revoked socket may stay open, counted
+// from the start of the revoke call.
+const REVOKE_CLOSE_MS = 2000;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+// revokeMe revokes this page's user through the demo's dev-only route.
+async function revokeMe() {
+  const resp = await fetch("/demo/revoke", { method: "POST" });
+  if (resp.status !== 200) throw new Error(`/demo/revoke answered ${resp.status}`);
+  return (await resp.json()).revoked;
+}
+
+// held connects with the client library (no reconnect) and resolves, once
+// one message has echoed, with the open socket: echo(msg) sends and awaits
+// the echo, closed resolves with {code, at} when the socket closes.
+function held(transport, url, aud) {
+  return new Promise((resolve, reject) => {
+    const s = connect({ ticketUrl, url, audience: aud, transport, getAuthHeader, reconnect: false });
+    let settled = false, waiting = null, onClosed;
+    const closed = new Promise((r) => { onClosed = r; });
+    const settle = (fn, v) => { if (!settled) { settled = true; clearTimeout(timer); fn(v); } };
+    const timer = setTimeout(() => { s.close(); settle(reject, new Error(`${transport}: timed out opening`)); }, 8000);
+    const echo = (msg) => new Promise((res, rej) => {
+      waiting = { msg, res };
+      closed.then((c) => rej(new Error(`${transport}: closed (code ${c.code}) before echoing`)));
+      setTimeout(() => rej(new Error(`${transport}: no echo within 8 s`)), 8000);
+      try { s.send(msg); } catch (e) { rej(e); }
+    });
+    s.addEventListener("message", (e) => {
+      if (waiting && e.data === waiting.msg) { const w = waiting; waiting = null; w.res(); }
+    });
+    s.addEventListener("close", (e) => {
+      onClosed({ code: e.code, at: performance.now() });
+      settle(reject, new Error(`${transport}: closed before it echoed (code ${e.code})`));
+    });
+    s.addEventListener("open", () => {
+      echo("hello " + transport).then(
+        () => settle(resolve, { echo, closed, close: () => s.close(1000) }),
+        (e) => settle(reject, e));
+    });
+  });
+}
+
+// revocation opens a socket to base over each transport, revokes the
+// user, and expects every socket closed with 1008 within REVOKE_CLOSE_MS
+// of the revoke call; then, once the clock-skew window has passed, a
+// ticket minted after the revocation must connect and echo: revoking kills
+// the user's tickets and sockets, it does not ban the user.
+async function revocation(base, aud, transports = ["query", "first-message"]) {
+  const socks = {};
+  try {
+    for (const t of transports) socks[t] = await held(t, endpoint(base, t), aud);
+    log(`${base}: open via ${transports.join(" and ")}; revoking user…`, "info");
+    const t0 = performance.now();
+    const revoked = await revokeMe();
+    const revokedAt = performance.now();
+    log(`revoked: ticketd killed ${revoked} outstanding ticket(s); the call took ${Math.round(revokedAt - t0)} ms`, "info");
+    const closes = {};
+    for (const t of transports) {
+      const c = await Promise.race([socks[t].closed, sleep(t0 + REVOKE_CLOSE_MS - performance.now()).then(() => null)]);
+      if (!c) throw new Error(`${t}: still open ${REVOKE_CLOSE_MS} ms after the revoke call`);
+      if (c.code !== 1008) throw new Error(`${t}: closed with code ${c.code}, want 1008`);
+      closes[t] = { code: c.code, ms: Math.round(c.at - t0) };
+      log(`${t} socket closed with 1008, ${closes[t].ms} ms after the revoke call`, "ok");
+    }
+    await sleep(revokedAt + REVOKE_SKEW_MS + 200 - performance.now());
+    try {
+      const fresh = await held("query", endpoint(base, "query"), aud);
+      try {
+        await sleep(250);
+        await fresh.echo("after the revocation");
+      } finally {
+        fresh.close();
+      }
+    } catch (e) {
+      throw new Error(`a ticket minted after the revocation: ${(e && e.message) || e}`);
+    }
+    log("a ticket minted after the revocation connects and echoes: the user is not banned", "ok");
+    return { revoke_ms: Math.round(revokedAt - t0), revoked_tickets: revoked, closes, fresh: "connected and echoed" };
+  } finally {
+    for (const s of Object.values(socks)) s.close();
+  }
+}
+
 for (const b of document.querySelectorAll("button[data-transport]")) {
   b.addEventListener("click", () => open(b.dataset.transport));
 }
@@ -106,6 +198,7 @@ document.getElementById("send").addEventListener("click", () => {
 document.getElementById("replay").addEventListener("click", () => replay().catch((e) => log(String(e), "bad")));
 document.getElementById("audience").addEventListener("click", () => otherAudience().catch((e) => log(String(e), "bad")));
 document.getElementById("drop").addEventListener("click", () => drop().catch((e) => log(String(e), "bad")));
+document.getElementById("revoke").addEventListener("click", () => revocation(wsBase + "/demo", audience).catch((e) => log(String(e), "bad")));
 document.getElementById("selftest").addEventListener("click", () => selftest({}));
 
 // --- The self-test: every scenario, with results ---------------------------
@@ -200,6 +293,13 @@ async function selftest({ collector, echoBase, foreign }) {
     await check("echo ticket refused at demo", async () => refused(tryOpen(wsBase + "/demo/ws?ticket=" + encodeURIComponent(await mint("echo")))));
   }
   await check("reconnects with a fresh ticket", reconnects);
+  // Last: a revocation also closes sockets opened within the skew window
+  // after it; each check waits that out before it returns.
+  await check("demo/revocation closes the socket", () => revocation(wsBase + "/demo", audience));
+  if (echoBase) {
+    // examples/echo follows ticketd's gRPC revocation stream.
+    await check("echo/revocation closes the socket", () => revocation(echoBase, "echo"));
+  }
   log(`self-test: ${results.filter((r) => r.ok).length} of ${results.length} passed`, "info");
   if (collector) {
     await fetch(collector + "/results", { method: "POST", mode: "no-cors", body: JSON.stringify({ page: "demo", userAgent: navigator.userAgent, results }) });

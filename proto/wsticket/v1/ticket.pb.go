@@ -1,9 +1,13 @@
 // The wsticket gRPC API. ticketd serves it; clientlib is its Go client.
 //
-// Authentication: every call carries `authorization: Bearer <credential>`
-// metadata. IssueTicket accepts a user's login JWT, or a service key together
-// with an explicit user_id and client_ip (issue on behalf of a user).
-// RedeemTicket and RevokeUserTickets accept service keys only.
+// Authentication: a user calls IssueTicket with `authorization: Bearer
+// <login JWT>` metadata and gets a ticket for itself. Services authenticate
+// with `authorization: Bearer <service key>` or a client certificate (mutual
+// TLS) whose identity ticketd allowlists, and need a grant per operation:
+// `issue` for IssueTicket on a user's behalf (with an explicit user_id and
+// client_ip), `redeem` for RedeemTicket, WatchRevocations and GetRevocations,
+// `revoke` for RevokeUserTickets. Unknown credentials are Unauthenticated; a
+// known service without the grant is PermissionDenied.
 //
 // Errors: a rejected ticket or credential is always codes.Unauthenticated
 // with one uniform message (the API is no oracle); a storage failure is
@@ -414,6 +418,196 @@ func (x *RevokeUserTicketsResponse) GetRevoked() int64 {
 	return 0
 }
 
+type WatchRevocationsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRevocationsRequest) Reset() {
+	*x = WatchRevocationsRequest{}
+	mi := &file_wsticket_v1_ticket_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRevocationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRevocationsRequest) ProtoMessage() {}
+
+func (x *WatchRevocationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wsticket_v1_ticket_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRevocationsRequest.ProtoReflect.Descriptor instead.
+func (*WatchRevocationsRequest) Descriptor() ([]byte, []int) {
+	return file_wsticket_v1_ticket_proto_rawDescGZIP(), []int{6}
+}
+
+type RevocationEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Set on the first event of a stream only, which carries no revocation.
+	Subscribed bool `protobuf:"varint,1,opt,name=subscribed,proto3" json:"subscribed,omitempty"`
+	// The revoked user: every ticket issued to them before revoked_at is
+	// void, and so is every connection such a ticket opened.
+	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	RevokedAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevocationEvent) Reset() {
+	*x = RevocationEvent{}
+	mi := &file_wsticket_v1_ticket_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevocationEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevocationEvent) ProtoMessage() {}
+
+func (x *RevocationEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_wsticket_v1_ticket_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevocationEvent.ProtoReflect.Descriptor instead.
+func (*RevocationEvent) Descriptor() ([]byte, []int) {
+	return file_wsticket_v1_ticket_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RevocationEvent) GetSubscribed() bool {
+	if x != nil {
+		return x.Subscribed
+	}
+	return false
+}
+
+func (x *RevocationEvent) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *RevocationEvent) GetRevokedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokedAt
+	}
+	return nil
+}
+
+type GetRevocationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 1000 users.
+	UserIds       []string `protobuf:"bytes,1,rep,name=user_ids,json=userIds,proto3" json:"user_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRevocationsRequest) Reset() {
+	*x = GetRevocationsRequest{}
+	mi := &file_wsticket_v1_ticket_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRevocationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRevocationsRequest) ProtoMessage() {}
+
+func (x *GetRevocationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_wsticket_v1_ticket_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRevocationsRequest.ProtoReflect.Descriptor instead.
+func (*GetRevocationsRequest) Descriptor() ([]byte, []int) {
+	return file_wsticket_v1_ticket_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *GetRevocationsRequest) GetUserIds() []string {
+	if x != nil {
+		return x.UserIds
+	}
+	return nil
+}
+
+type GetRevocationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The latest revocation of each user revoked within the last 24 hours;
+	// users not revoked are absent.
+	RevokedAt     map[string]*timestamppb.Timestamp `protobuf:"bytes,1,rep,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRevocationsResponse) Reset() {
+	*x = GetRevocationsResponse{}
+	mi := &file_wsticket_v1_ticket_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRevocationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRevocationsResponse) ProtoMessage() {}
+
+func (x *GetRevocationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_wsticket_v1_ticket_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRevocationsResponse.ProtoReflect.Descriptor instead.
+func (*GetRevocationsResponse) Descriptor() ([]byte, []int) {
+	return file_wsticket_v1_ticket_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetRevocationsResponse) GetRevokedAt() map[string]*timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokedAt
+	}
+	return nil
+}
+
 var File_wsticket_v1_ticket_proto protoreflect.FileDescriptor
 
 const file_wsticket_v1_ticket_proto_rawDesc = "" +
@@ -452,11 +646,29 @@ const file_wsticket_v1_ticket_proto_rawDesc = "" +
 	"\x18RevokeUserTicketsRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\"5\n" +
 	"\x19RevokeUserTicketsResponse\x12\x18\n" +
-	"\arevoked\x18\x01 \x01(\x03R\arevoked2\x9a\x02\n" +
+	"\arevoked\x18\x01 \x01(\x03R\arevoked\"\x19\n" +
+	"\x17WatchRevocationsRequest\"\x85\x01\n" +
+	"\x0fRevocationEvent\x12\x1e\n" +
+	"\n" +
+	"subscribed\x18\x01 \x01(\bR\n" +
+	"subscribed\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x129\n" +
+	"\n" +
+	"revoked_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\"2\n" +
+	"\x15GetRevocationsRequest\x12\x19\n" +
+	"\buser_ids\x18\x01 \x03(\tR\auserIds\"\xc5\x01\n" +
+	"\x16GetRevocationsResponse\x12Q\n" +
+	"\n" +
+	"revoked_at\x18\x01 \x03(\v22.wsticket.v1.GetRevocationsResponse.RevokedAtEntryR\trevokedAt\x1aX\n" +
+	"\x0eRevokedAtEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05value:\x028\x012\xcf\x03\n" +
 	"\rTicketService\x12P\n" +
 	"\vIssueTicket\x12\x1f.wsticket.v1.IssueTicketRequest\x1a .wsticket.v1.IssueTicketResponse\x12S\n" +
 	"\fRedeemTicket\x12 .wsticket.v1.RedeemTicketRequest\x1a!.wsticket.v1.RedeemTicketResponse\x12b\n" +
-	"\x11RevokeUserTickets\x12%.wsticket.v1.RevokeUserTicketsRequest\x1a&.wsticket.v1.RevokeUserTicketsResponseB9Z7github.com/wsticket/wsticket/proto/wsticket/v1;ticketv1b\x06proto3"
+	"\x11RevokeUserTickets\x12%.wsticket.v1.RevokeUserTicketsRequest\x1a&.wsticket.v1.RevokeUserTicketsResponse\x12X\n" +
+	"\x10WatchRevocations\x12$.wsticket.v1.WatchRevocationsRequest\x1a\x1c.wsticket.v1.RevocationEvent0\x01\x12Y\n" +
+	"\x0eGetRevocations\x12\".wsticket.v1.GetRevocationsRequest\x1a#.wsticket.v1.GetRevocationsResponseB9Z7github.com/wsticket/wsticket/proto/wsticket/v1;ticketv1b\x06proto3"
 
 var (
 	file_wsticket_v1_ticket_proto_rawDescOnce sync.Once
@@ -470,7 +682,7 @@ func file_wsticket_v1_ticket_proto_rawDescGZIP() []byte {
 	return file_wsticket_v1_ticket_proto_rawDescData
 }
 
-var file_wsticket_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_wsticket_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_wsticket_v1_ticket_proto_goTypes = []any{
 	(*IssueTicketRequest)(nil),        // 0: wsticket.v1.IssueTicketRequest
 	(*IssueTicketResponse)(nil),       // 1: wsticket.v1.IssueTicketResponse
@@ -478,27 +690,39 @@ var file_wsticket_v1_ticket_proto_goTypes = []any{
 	(*RedeemTicketResponse)(nil),      // 3: wsticket.v1.RedeemTicketResponse
 	(*RevokeUserTicketsRequest)(nil),  // 4: wsticket.v1.RevokeUserTicketsRequest
 	(*RevokeUserTicketsResponse)(nil), // 5: wsticket.v1.RevokeUserTicketsResponse
-	nil,                               // 6: wsticket.v1.IssueTicketRequest.ClaimsEntry
-	nil,                               // 7: wsticket.v1.RedeemTicketResponse.ClaimsEntry
-	(*timestamppb.Timestamp)(nil),     // 8: google.protobuf.Timestamp
+	(*WatchRevocationsRequest)(nil),   // 6: wsticket.v1.WatchRevocationsRequest
+	(*RevocationEvent)(nil),           // 7: wsticket.v1.RevocationEvent
+	(*GetRevocationsRequest)(nil),     // 8: wsticket.v1.GetRevocationsRequest
+	(*GetRevocationsResponse)(nil),    // 9: wsticket.v1.GetRevocationsResponse
+	nil,                               // 10: wsticket.v1.IssueTicketRequest.ClaimsEntry
+	nil,                               // 11: wsticket.v1.RedeemTicketResponse.ClaimsEntry
+	nil,                               // 12: wsticket.v1.GetRevocationsResponse.RevokedAtEntry
+	(*timestamppb.Timestamp)(nil),     // 13: google.protobuf.Timestamp
 }
 var file_wsticket_v1_ticket_proto_depIdxs = []int32{
-	6, // 0: wsticket.v1.IssueTicketRequest.claims:type_name -> wsticket.v1.IssueTicketRequest.ClaimsEntry
-	8, // 1: wsticket.v1.IssueTicketResponse.expires_at:type_name -> google.protobuf.Timestamp
-	7, // 2: wsticket.v1.RedeemTicketResponse.claims:type_name -> wsticket.v1.RedeemTicketResponse.ClaimsEntry
-	8, // 3: wsticket.v1.RedeemTicketResponse.issued_at:type_name -> google.protobuf.Timestamp
-	8, // 4: wsticket.v1.RedeemTicketResponse.expires_at:type_name -> google.protobuf.Timestamp
-	0, // 5: wsticket.v1.TicketService.IssueTicket:input_type -> wsticket.v1.IssueTicketRequest
-	2, // 6: wsticket.v1.TicketService.RedeemTicket:input_type -> wsticket.v1.RedeemTicketRequest
-	4, // 7: wsticket.v1.TicketService.RevokeUserTickets:input_type -> wsticket.v1.RevokeUserTicketsRequest
-	1, // 8: wsticket.v1.TicketService.IssueTicket:output_type -> wsticket.v1.IssueTicketResponse
-	3, // 9: wsticket.v1.TicketService.RedeemTicket:output_type -> wsticket.v1.RedeemTicketResponse
-	5, // 10: wsticket.v1.TicketService.RevokeUserTickets:output_type -> wsticket.v1.RevokeUserTicketsResponse
-	8, // [8:11] is the sub-list for method output_type
-	5, // [5:8] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	10, // 0: wsticket.v1.IssueTicketRequest.claims:type_name -> wsticket.v1.IssueTicketRequest.ClaimsEntry
+	13, // 1: wsticket.v1.IssueTicketResponse.expires_at:type_name -> google.protobuf.Timestamp
+	11, // 2: wsticket.v1.RedeemTicketResponse.claims:type_name -> wsticket.v1.RedeemTicketResponse.ClaimsEntry
+	13, // 3: wsticket.v1.RedeemTicketResponse.issued_at:type_name -> google.protobuf.Timestamp
+	13, // 4: wsticket.v1.RedeemTicketResponse.expires_at:type_name -> google.protobuf.Timestamp
+	13, // 5: wsticket.v1.RevocationEvent.revoked_at:type_name -> google.protobuf.Timestamp
+	12, // 6: wsticket.v1.GetRevocationsResponse.revoked_at:type_name -> wsticket.v1.GetRevocationsResponse.RevokedAtEntry
+	13, // 7: wsticket.v1.GetRevocationsResponse.RevokedAtEntry.value:type_name -> google.protobuf.Timestamp
+	0,  // 8: wsticket.v1.TicketService.IssueTicket:input_type -> wsticket.v1.IssueTicketRequest
+	2,  // 9: wsticket.v1.TicketService.RedeemTicket:input_type -> wsticket.v1.RedeemTicketRequest
+	4,  // 10: wsticket.v1.TicketService.RevokeUserTickets:input_type -> wsticket.v1.RevokeUserTicketsRequest
+	6,  // 11: wsticket.v1.TicketService.WatchRevocations:input_type -> wsticket.v1.WatchRevocationsRequest
+	8,  // 12: wsticket.v1.TicketService.GetRevocations:input_type -> wsticket.v1.GetRevocationsRequest
+	1,  // 13: wsticket.v1.TicketService.IssueTicket:output_type -> wsticket.v1.IssueTicketResponse
+	3,  // 14: wsticket.v1.TicketService.RedeemTicket:output_type -> wsticket.v1.RedeemTicketResponse
+	5,  // 15: wsticket.v1.TicketService.RevokeUserTickets:output_type -> wsticket.v1.RevokeUserTicketsResponse
+	7,  // 16: wsticket.v1.TicketService.WatchRevocations:output_type -> wsticket.v1.RevocationEvent
+	9,  // 17: wsticket.v1.TicketService.GetRevocations:output_type -> wsticket.v1.GetRevocationsResponse
+	13, // [13:18] is the sub-list for method output_type
+	8,  // [8:13] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_wsticket_v1_ticket_proto_init() }
@@ -512,7 +736,7 @@ func file_wsticket_v1_ticket_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_wsticket_v1_ticket_proto_rawDesc), len(file_wsticket_v1_ticket_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

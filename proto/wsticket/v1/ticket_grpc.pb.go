@@ -1,9 +1,13 @@
 // The wsticket gRPC API. ticketd serves it; clientlib is its Go client.
 //
-// Authentication: every call carries `authorization: Bearer <credential>`
-// metadata. IssueTicket accepts a user's login JWT, or a service key together
-// with an explicit user_id and client_ip (issue on behalf of a user).
-// RedeemTicket and RevokeUserTickets accept service keys only.
+// Authentication: a user calls IssueTicket with `authorization: Bearer
+// <login JWT>` metadata and gets a ticket for itself. Services authenticate
+// with `authorization: Bearer <service key>` or a client certificate (mutual
+// TLS) whose identity ticketd allowlists, and need a grant per operation:
+// `issue` for IssueTicket on a user's behalf (with an explicit user_id and
+// client_ip), `redeem` for RedeemTicket, WatchRevocations and GetRevocations,
+// `revoke` for RevokeUserTickets. Unknown credentials are Unauthenticated; a
+// known service without the grant is PermissionDenied.
 //
 // Errors: a rejected ticket or credential is always codes.Unauthenticated
 // with one uniform message (the API is no oracle); a storage failure is
@@ -33,6 +37,8 @@ const (
 	TicketService_IssueTicket_FullMethodName       = "/wsticket.v1.TicketService/IssueTicket"
 	TicketService_RedeemTicket_FullMethodName      = "/wsticket.v1.TicketService/RedeemTicket"
 	TicketService_RevokeUserTickets_FullMethodName = "/wsticket.v1.TicketService/RevokeUserTickets"
+	TicketService_WatchRevocations_FullMethodName  = "/wsticket.v1.TicketService/WatchRevocations"
+	TicketService_GetRevocations_FullMethodName    = "/wsticket.v1.TicketService/GetRevocations"
 )
 
 // TicketServiceClient is the client API for TicketService service.
@@ -48,6 +54,16 @@ type TicketServiceClient interface {
 	// RevokeUserTickets kills every outstanding ticket of a user minted before
 	// the call.
 	RevokeUserTickets(ctx context.Context, in *RevokeUserTicketsRequest, opts ...grpc.CallOption) (*RevokeUserTicketsResponse, error)
+	// WatchRevocations streams revocations as they happen, so a WebSocket
+	// server can close the connections of revoked users. The first event of
+	// every stream has `subscribed` set: from then on every revocation is
+	// delivered. Revocations made while no stream is open are not replayed;
+	// a client catches up with GetRevocations after each (re)subscription.
+	// Needs the redeem grant.
+	WatchRevocations(ctx context.Context, in *WatchRevocationsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RevocationEvent], error)
+	// GetRevocations returns when each of the given users was last revoked,
+	// for revocations within the last 24 hours. Needs the redeem grant.
+	GetRevocations(ctx context.Context, in *GetRevocationsRequest, opts ...grpc.CallOption) (*GetRevocationsResponse, error)
 }
 
 type ticketServiceClient struct {
@@ -88,6 +104,35 @@ func (c *ticketServiceClient) RevokeUserTickets(ctx context.Context, in *RevokeU
 	return out, nil
 }
 
+func (c *ticketServiceClient) WatchRevocations(ctx context.Context, in *WatchRevocationsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RevocationEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &TicketService_ServiceDesc.Streams[0], TicketService_WatchRevocations_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchRevocationsRequest, RevocationEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TicketService_WatchRevocationsClient = grpc.ServerStreamingClient[RevocationEvent]
+
+func (c *ticketServiceClient) GetRevocations(ctx context.Context, in *GetRevocationsRequest, opts ...grpc.CallOption) (*GetRevocationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRevocationsResponse)
+	err := c.cc.Invoke(ctx, TicketService_GetRevocations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TicketServiceServer is the server API for TicketService service.
 // All implementations must embed UnimplementedTicketServiceServer
 // for forward compatibility.
@@ -101,6 +146,16 @@ type TicketServiceServer interface {
 	// RevokeUserTickets kills every outstanding ticket of a user minted before
 	// the call.
 	RevokeUserTickets(context.Context, *RevokeUserTicketsRequest) (*RevokeUserTicketsResponse, error)
+	// WatchRevocations streams revocations as they happen, so a WebSocket
+	// server can close the connections of revoked users. The first event of
+	// every stream has `subscribed` set: from then on every revocation is
+	// delivered. Revocations made while no stream is open are not replayed;
+	// a client catches up with GetRevocations after each (re)subscription.
+	// Needs the redeem grant.
+	WatchRevocations(*WatchRevocationsRequest, grpc.ServerStreamingServer[RevocationEvent]) error
+	// GetRevocations returns when each of the given users was last revoked,
+	// for revocations within the last 24 hours. Needs the redeem grant.
+	GetRevocations(context.Context, *GetRevocationsRequest) (*GetRevocationsResponse, error)
 	mustEmbedUnimplementedTicketServiceServer()
 }
 
@@ -119,6 +174,12 @@ func (UnimplementedTicketServiceServer) RedeemTicket(context.Context, *RedeemTic
 }
 func (UnimplementedTicketServiceServer) RevokeUserTickets(context.Context, *RevokeUserTicketsRequest) (*RevokeUserTicketsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RevokeUserTickets not implemented")
+}
+func (UnimplementedTicketServiceServer) WatchRevocations(*WatchRevocationsRequest, grpc.ServerStreamingServer[RevocationEvent]) error {
+	return status.Errorf(codes.Unimplemented, "method WatchRevocations not implemented")
+}
+func (UnimplementedTicketServiceServer) GetRevocations(context.Context, *GetRevocationsRequest) (*GetRevocationsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetRevocations not implemented")
 }
 func (UnimplementedTicketServiceServer) mustEmbedUnimplementedTicketServiceServer() {}
 func (UnimplementedTicketServiceServer) testEmbeddedByValue()                       {}
@@ -195,6 +256,35 @@ func _TicketService_RevokeUserTickets_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TicketService_WatchRevocations_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchRevocationsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TicketServiceServer).WatchRevocations(m, &grpc.GenericServerStream[WatchRevocationsRequest, RevocationEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TicketService_WatchRevocationsServer = grpc.ServerStreamingServer[RevocationEvent]
+
+func _TicketService_GetRevocations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRevocationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TicketServiceServer).GetRevocations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TicketService_GetRevocations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TicketServiceServer).GetRevocations(ctx, req.(*GetRevocationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TicketService_ServiceDesc is the grpc.ServiceDesc for TicketService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -214,7 +304,17 @@ var TicketService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "RevokeUserTickets",
 			Handler:    _TicketService_RevokeUserTickets_Handler,
 		},
+		{
+			MethodName: "GetRevocations",
+			Handler:    _TicketService_GetRevocations_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchRevocations",
+			Handler:       _TicketService_WatchRevocations_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "wsticket/v1/ticket.proto",
 }
