@@ -10,9 +10,11 @@ PROTOS := proto/wsticket/v1/ticket.proto proto/wsticket/v1/record.proto
 .PHONY: test deps vet lint proto proto-check bench build
 
 ## test: install what the tests need when missing, vet, run every Go test with the race
-## detector (real Redis, real browsers), then the browser client's unit tests.
+## detector (real Redis, real browsers), the deploy/ manifest checks (a separate module),
+## then the browser client's unit tests.
 test: deps vet
 	$(GO) test -race -count=1 ./...
+	cd deploy && $(GO) test -count=1 ./...
 	node --test clientlib/js/test/
 
 ## deps: the programs the tests drive: redis-server (>= 6.2; tests start their own processes),
@@ -33,6 +35,7 @@ deps:
 
 vet:
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ticketd ./cmd/ticketd
@@ -44,6 +47,7 @@ $(BIN)/staticcheck:
 lint: $(BIN)/staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(BIN)/staticcheck ./...
+	cd deploy && $(BIN)/staticcheck ./...
 
 $(BIN)/protoc-gen-go:
 	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)

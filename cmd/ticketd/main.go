@@ -17,6 +17,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		// For container health checks: the image has no shell or curl.
+		os.Exit(runHealthcheck(os.Args[2:], os.Getenv, os.Stderr))
+	}
 	cfg, err := ticketd.ParseConfig(os.Args[1:], os.Getenv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return

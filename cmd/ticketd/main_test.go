@@ -77,6 +77,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad flag value", []string{"--ticket-ttl=abc"}, nil, 2, "ticket-ttl"},
 		{"bad variable", nil, []string{"TICKETD_IP_BINDING=loose"}, 2, "TICKETD_IP_BINDING"},
 		{"unknown flag", []string{"--no-such-flag"}, nil, 2, "no-such-flag"},
+		{"healthcheck refused", []string{"healthcheck", "http://127.0.0.1:1/healthz"}, nil, 1, "ticketd healthcheck:"},
 		{"stray argument", []string{"serve"}, nil, 2, "serve"},
 		{"no secrets", []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"}, nil, 1, "TICKETD_JWT_HS256_SECRET"},
 		{"TTL too long", []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--ticket-ttl=10m"},
