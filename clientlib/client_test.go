@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wsticket/wsticket/clientlib"
+	"github.com/wsticket/wsticket/internal/ticket"
 	"github.com/wsticket/wsticket/verifier"
 )
 
@@ -53,10 +54,15 @@ func TestRedeemReplayIsRejected(t *testing.T) {
 	m := startTicketd(t)
 	c := dial(t, m.GRPCAddr(), clientlib.Options{ServiceKey: serviceKey})
 	req := verifier.Request{Ticket: issue(t, c, clientlib.IssueRequest{UserID: "alice"}), ClientIP: userIP, Audience: audience}
-	if _, err := c.Redeem(t.Context(), req); err != nil {
+	res, err := c.Redeem(t.Context(), req)
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.Redeem(t.Context(), req)
+	// The fingerprint correlates with ticketd's audit log: the ticket's hash's.
+	if want := ticket.Sum(req.Ticket).Fingerprint(); res.Fingerprint != want || res.UserID != "alice" {
+		t.Fatalf("Result = %+v, want user alice and fingerprint %s", res, want)
+	}
+	_, err = c.Redeem(t.Context(), req)
 	wantErr(t, err, []error{verifier.ErrRejected}, others(verifier.ErrRejected))
 	if got := verifier.Reason(err); got != "rejected" {
 		t.Errorf("verifier.Reason = %q, want rejected (ticketd does not say why)", got)

@@ -210,11 +210,12 @@ func (s *Server) RedeemTicket(ctx context.Context, req *ticketv1.RedeemTicketReq
 	s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "redeemed", append(attrs, slog.String("op", "redeem"), slog.String("user", res.UserID))...)
 	s.opts.Metrics.Redeemed()
 	return &ticketv1.RedeemTicketResponse{
-		UserId:    res.UserID,
-		Audience:  res.Audience,
-		Claims:    res.Claims,
-		IssuedAt:  timestamppb.New(res.IssuedAt),
-		ExpiresAt: timestamppb.New(res.ExpiresAt),
+		UserId:      res.UserID,
+		Audience:    res.Audience,
+		Claims:      res.Claims,
+		IssuedAt:    timestamppb.New(res.IssuedAt),
+		Fingerprint: res.Fingerprint,
+		ExpiresAt:   timestamppb.New(res.ExpiresAt),
 	}, nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/wsticket/wsticket/internal/httpapi"
 	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/internal/testlog"
+	"github.com/wsticket/wsticket/internal/ticket"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/issuer/memstore"
 )
@@ -223,6 +224,8 @@ type redeemResponse struct {
 	Claims    map[string]string `json:"claims"`
 	IssuedAt  time.Time         `json:"issued_at"`
 	ExpiresAt time.Time         `json:"expires_at"`
+	// Fingerprint is the ticket's ticket_fp.
+	Fingerprint string `json:"fingerprint"`
 }
 
 // redeem posts req to the redeem endpoint with the service key.
@@ -246,6 +249,9 @@ func (e *env) mustRedeem(t testing.TB, req redeemRequest, user string) redeemRes
 	}
 	if res.UserID != user {
 		t.Fatalf("redeem: user %q, want %q", res.UserID, user)
+	}
+	if want := ticket.Sum(req.Ticket).Fingerprint(); res.Fingerprint != want {
+		t.Fatalf("redeem: fingerprint %q, want %q", res.Fingerprint, want)
 	}
 	return res
 }

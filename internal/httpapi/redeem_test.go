@@ -27,13 +27,13 @@ func TestRedeemSuccess(t *testing.T) {
 	if err := json.Unmarshal(r.body, &raw); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"user_id", "audience", "claims", "issued_at", "expires_at"} {
+	for _, f := range []string{"user_id", "audience", "claims", "issued_at", "expires_at", "fingerprint"} {
 		if raw[f] == nil {
 			t.Errorf("body %s has no %q", r.body, f)
 		}
 	}
-	if len(raw) != 5 {
-		t.Errorf("body %s: want exactly user_id, audience, claims, issued_at, expires_at", r.body)
+	if len(raw) != 6 {
+		t.Errorf("body %s: want exactly user_id, audience, claims, issued_at, expires_at, fingerprint", r.body)
 	}
 	// claims is an object, never null, even when the ticket has none.
 	if !bytes.Equal(raw["claims"], []byte("{}")) {

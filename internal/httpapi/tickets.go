@@ -133,6 +133,8 @@ type redeemResponse struct {
 	Claims    map[string]string `json:"claims"`
 	IssuedAt  time.Time         `json:"issued_at"`
 	ExpiresAt time.Time         `json:"expires_at"`
+	// Fingerprint is the ticket_fp of ticketd's audit log, not a secret.
+	Fingerprint string `json:"fingerprint"`
 }
 
 // redeem: POST /v1/tickets/redeem by a service granted redeem. Any other
@@ -180,11 +182,12 @@ func (a *api) redeem(w http.ResponseWriter, r *http.Request) {
 		claims = map[string]string{}
 	}
 	writeJSON(w, http.StatusOK, redeemResponse{
-		UserID:    res.UserID,
-		Audience:  res.Audience,
-		Claims:    claims,
-		IssuedAt:  res.IssuedAt.UTC(),
-		ExpiresAt: res.ExpiresAt.UTC(),
+		UserID:      res.UserID,
+		Audience:    res.Audience,
+		Claims:      claims,
+		IssuedAt:    res.IssuedAt.UTC(),
+		ExpiresAt:   res.ExpiresAt.UTC(),
+		Fingerprint: res.Fingerprint,
 	})
 }
 
