@@ -46,6 +46,10 @@ type Options struct {
 	// Metrics counts each audit event. The RPC metrics come from its
 	// interceptors (metrics.GRPCServerOptions). Default: nil, no metrics.
 	Metrics *metrics.Metrics
+	// Revocations is the feed revocation streams follow, such as a hub
+	// sharing one subscription among all streams. Default: Service, one
+	// subscription per stream.
+	Revocations verifier.RevocationFeed
 	// Stopping, when it ends, ends every revocation stream with
 	// Unavailable, so that a graceful stop does not wait for streams that
 	// never end by themselves; clients resubscribe elsewhere. Default:

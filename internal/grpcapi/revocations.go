@@ -30,7 +30,11 @@ func (s *Server) WatchRevocations(_ *ticketv1.WatchRevocationsRequest, stream ti
 		return s.fail(ctx, "watch_revocations", err)
 	}
 	s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "revocation watch started", slog.String("op", "watch_revocations"))
-	err := s.opts.Service.Watch(ctx, &streamHandler{stream: stream, cancel: cancel})
+	feed := verifier.RevocationFeed(s.opts.Service)
+	if s.opts.Revocations != nil {
+		feed = s.opts.Revocations
+	}
+	err := feed.Watch(ctx, &streamHandler{stream: stream, cancel: cancel})
 	if cause := context.Cause(ctx); ctx.Err() != nil && cause != context.Canceled {
 		err = cause // a failed Send
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/wsticket/wsticket/internal/grpcapi"
 	"github.com/wsticket/wsticket/internal/httpapi"
 	"github.com/wsticket/wsticket/internal/metrics"
+	"github.com/wsticket/wsticket/internal/revhub"
 	"github.com/wsticket/wsticket/issuer"
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
 )
@@ -174,6 +175,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
+	// One subscription to the store's revocations, shared by every
+	// revocation stream (one Redis pub/sub connection per replica).
+	hub := revhub.New(m.Service, m.Logger)
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); hub.Run(bg) }()
 	m.grpcSrv = grpc.NewServer(
 		creds,
 		grpc.MaxRecvMsgSize(64<<10),
@@ -181,12 +187,17 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		grpc.MaxConcurrentStreams(256),
 		grpc.ConnectionTimeout(5*time.Second),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second}),
+		// MaxConnectionAge moves clients' connections (gRPC balances per
+		// connection) onto replicas added since; a revocation stream cut by
+		// it resubscribes and catches up.
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second,
+			MaxConnectionAge: 30 * time.Minute, MaxConnectionAgeGrace: time.Minute}),
 		grpc.ChainUnaryInterceptor(met.UnaryServerInterceptor()),
 		grpc.ChainStreamInterceptor(met.StreamServerInterceptor()),
 	)
 	ticketv1.RegisterTicketServiceServer(m.grpcSrv, grpcapi.New(grpcapi.Options{
 		Service: m.Service, JWT: jwtv, Authorizer: authz, Logger: m.Logger, Limits: limits, Stopping: bg, Metrics: met,
+		Revocations: hub,
 	}))
 	m.health = health.NewServer()
 	healthpb.RegisterHealthServer(m.grpcSrv, m.health)

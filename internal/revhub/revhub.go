@@ -1,0 +1,192 @@
+// Package revhub shares one subscription to the store's revocation feed
+// among all of ticketd's revocation streams, so a ticketd replica holds one
+// Redis pub/sub connection however many WebSocket servers follow it.
+package revhub
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/wsticket/wsticket/verifier"
+)
+
+// bufferPerWatcher is how many revocations one watcher may fall behind
+// before its watch is ended (it then resubscribes and catches up).
+const bufferPerWatcher = 1024
+
+// The hub's errors match verifier.ErrUnavailable: the caller resubscribes.
+var (
+	// ErrNotSubscribed: the hub's own subscription was not live within
+	// subscribeWait, so a new watch could miss revocations.
+	ErrNotSubscribed = fmt.Errorf("revhub: revocation feed not subscribed: %w", verifier.ErrUnavailable)
+	// ErrLost: the hub's subscription broke, or this watcher fell behind;
+	// revocations may have been missed since. The caller resubscribes and
+	// catches up with LastRevoked.
+	ErrLost = fmt.Errorf("revhub: revocation feed lost: %w", verifier.ErrUnavailable)
+)
+
+// subscribeWait is how long Watch waits for the hub's own subscription.
+const subscribeWait = 5 * time.Second
+
+// Hub is a verifier.RevocationFeed that fans one subscription to feed out
+// to any number of watchers. Run must be running.
+type Hub struct {
+	feed verifier.RevocationFeed
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	live     bool
+	ready    chan struct{} // closed while live
+	watchers map[*watcher]struct{}
+}
+
+type watcher struct {
+	ch   chan verifier.Revocation
+	lost chan struct{} // closed when the watch must end with ErrLost
+}
+
+var _ verifier.RevocationFeed = (*Hub)(nil)
+
+// New returns a hub over feed. log may be nil.
+func New(feed verifier.RevocationFeed, log *slog.Logger) *Hub {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Hub{feed: feed, log: log, ready: make(chan struct{}), watchers: make(map[*watcher]struct{})}
+}
+
+// Run follows the feed until ctx ends, resubscribing with backoff (100 ms
+// doubling to 5 s) after a failure; each failure ends every watch with
+// ErrLost.
+func (h *Hub) Run(ctx context.Context) {
+	const minBackoff, maxBackoff = 100 * time.Millisecond, 5 * time.Second
+	backoff := minBackoff
+	for {
+		start := time.Now()
+		err := h.feed.Watch(ctx, (*hubHandler)(h))
+		h.drop()
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(start) > time.Minute {
+			backoff = minBackoff
+		}
+		h.log.Warn("revocation feed lost; streams end and their clients catch up", "error", err.Error(), "retry_in", backoff.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// drop marks the hub not live and ends every watch with ErrLost.
+func (h *Hub) drop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.live {
+		h.live = false
+		h.ready = make(chan struct{})
+	}
+	for w := range h.watchers {
+		close(w.lost)
+		delete(h.watchers, w)
+	}
+}
+
+// Live reports whether the hub's subscription is live.
+func (h *Hub) Live() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.live
+}
+
+// hubHandler is Hub's own verifier.RevocationHandler.
+type hubHandler Hub
+
+func (hh *hubHandler) Subscribed(context.Context) error {
+	h := (*Hub)(hh)
+	h.mu.Lock()
+	if !h.live {
+		h.live = true
+		close(h.ready)
+	}
+	h.mu.Unlock()
+	h.log.Info("revocation feed subscribed")
+	return nil
+}
+
+func (hh *hubHandler) Revoked(r verifier.Revocation) {
+	h := (*Hub)(hh)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for w := range h.watchers {
+		select {
+		case w.ch <- r:
+		default: // behind: end its watch rather than drop silently
+			close(w.lost)
+			delete(h.watchers, w)
+		}
+	}
+}
+
+// Watch implements verifier.RevocationFeed: it registers with the live
+// subscription, calls rh.Subscribed, and delivers every revocation from
+// then on, until ctx ends or the subscription is lost (ErrLost). While the
+// hub is not subscribed it waits for it, at most 5 s (ErrNotSubscribed).
+func (h *Hub) Watch(ctx context.Context, rh verifier.RevocationHandler) error {
+	w := &watcher{ch: make(chan verifier.Revocation, bufferPerWatcher), lost: make(chan struct{})}
+	timeout := time.NewTimer(subscribeWait)
+	defer timeout.Stop()
+	for {
+		h.mu.Lock()
+		if h.live {
+			h.watchers[w] = struct{}{}
+			h.mu.Unlock()
+			break
+		}
+		ready := h.ready
+		h.mu.Unlock()
+		select {
+		case <-ready:
+		case <-timeout.C:
+			return ErrNotSubscribed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	defer func() {
+		h.mu.Lock()
+		delete(h.watchers, w)
+		h.mu.Unlock()
+	}()
+	if err := rh.Subscribed(ctx); err != nil {
+		return err
+	}
+	for {
+		// Deliver what is queued before noticing a loss or the end.
+		select {
+		case r := <-w.ch:
+			rh.Revoked(r)
+			continue
+		default:
+		}
+		select {
+		case r := <-w.ch:
+			rh.Revoked(r)
+		case <-w.lost:
+			return ErrLost
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// LastRevoked asks the feed itself.
+func (h *Hub) LastRevoked(ctx context.Context, users []string) (map[string]time.Time, error) {
+	return h.feed.LastRevoked(ctx, users)
+}
