@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -30,7 +31,7 @@ func (a *api) cors(next http.Handler) http.Handler {
 			h.Add("Vary", "Access-Control-Request-Method")
 			h.Add("Vary", "Access-Control-Request-Headers")
 			if !allowed || r.Header.Get("Access-Control-Request-Method") != http.MethodPost {
-				a.fail(w, r, "preflight", apierror.OriginForbidden)
+				a.fail(w, r, "preflight", apierror.OriginForbidden, slog.String("origin", origin))
 				return
 			}
 			h.Set("Access-Control-Allow-Origin", origin)
