@@ -89,7 +89,7 @@ func runBrowser(t *testing.T, b browsertest.Browser) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tc.Close() })
-	h, err := newHandler(tc, startRevoker(t, tc), &config{audience: "echo", origins: origin}, slog.New(slog.NewJSONHandler(echoLogs, nil)))
+	h, err := newHandler(tc, startRevoker(t, tc, slog.New(slog.DiscardHandler)), &config{audience: "echo", origins: origin}, slog.New(slog.NewJSONHandler(echoLogs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

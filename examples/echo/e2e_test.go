@@ -37,42 +37,54 @@ type stack struct {
 	revoker    *wsmiddleware.Revoker
 }
 
+// ticketdConfig is the ticketd every test here runs: loopback, the test
+// secret and service key, appOrigin allowed.
+func ticketdConfig(redisURL, grpcAddr string) *ticketd.Config {
+	return &ticketd.Config{
+		HTTPAddr: "127.0.0.1:0", GRPCAddr: grpcAddr, RedisURL: redisURL,
+		JWTSecret: jwtSecret, ServiceKeys: serviceKey, TicketTTL: 30 * time.Second,
+		AllowedOrigins: []string{appOrigin}, ShutdownGrace: time.Second,
+	}
+}
+
 func startStack(t *testing.T, redisURL string) *stack {
 	t.Helper()
 	logs := &testlog.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	td := &ticketd.Main{
-		Config: &ticketd.Config{
-			HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", RedisURL: redisURL,
-			JWTSecret: jwtSecret, ServiceKeys: serviceKey, TicketTTL: 30 * time.Second,
-			AllowedOrigins: []string{appOrigin}, ShutdownGrace: time.Second,
-		},
-		Logger: logger,
-	}
+	td := &ticketd.Main{Config: ticketdConfig(redisURL, "127.0.0.1:0"), Logger: logger}
 	if err := td.Open(context.Background()); err != nil {
 		t.Fatalf("ticketd: %v", err)
 	}
 	t.Cleanup(func() { td.Close() })
-
-	tc, err := clientlib.Dial(td.GRPCAddr(), &clientlib.Options{ServiceKey: serviceKey, InsecurePlaintext: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tc.Close() })
-	rv := startRevoker(t, tc)
-	h, err := newHandler(tc, rv, &config{audience: "echo", origins: appOrigin}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, rv, _ := echoFor(t, td.GRPCAddr(), slog.New(slog.DiscardHandler), logger)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &stack{ticketdURL: "http://" + td.HTTPAddr(), echoURL: "ws" + strings.TrimPrefix(srv.URL, "http"), logs: logs, revoker: rv}
 }
 
-// startRevoker follows tc's revocation stream until the test ends.
-func startRevoker(t *testing.T, tc *clientlib.Client) *wsmiddleware.Revoker {
+// echoFor returns the echo server's handler for ticketd at grpcAddr, as
+// main builds it: redeeming through a clientlib client (also returned), a
+// Revoker following ticketd's revocation stream until the test ends
+// (logging to rvLog).
+func echoFor(t *testing.T, grpcAddr string, rvLog, logger *slog.Logger) (http.Handler, *wsmiddleware.Revoker, *clientlib.Client) {
 	t.Helper()
-	rv := wsmiddleware.NewRevoker(tc, &wsmiddleware.RevokerOptions{Logger: slog.New(slog.DiscardHandler)})
+	tc, err := clientlib.Dial(grpcAddr, &clientlib.Options{ServiceKey: serviceKey, InsecurePlaintext: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tc.Close() })
+	rv := startRevoker(t, tc, rvLog)
+	h, err := newHandler(tc, rv, &config{audience: "echo", origins: appOrigin}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, rv, tc
+}
+
+// startRevoker follows tc's revocation stream until the test ends.
+func startRevoker(t *testing.T, tc *clientlib.Client, log *slog.Logger) *wsmiddleware.Revoker {
+	t.Helper()
+	rv := wsmiddleware.NewRevoker(tc, &wsmiddleware.RevokerOptions{Logger: log})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); rv.Run(ctx) }()

@@ -81,32 +81,12 @@ type event struct {
 func logScan(t *testing.T, redisURL string) {
 	logs := &testlog.Buffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	td := &ticketd.Main{
-		Config: &ticketd.Config{
-			HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", RedisURL: redisURL,
-			JWTSecret: jwtSecret, ServiceKeys: serviceKey, TicketTTL: 30 * time.Second,
-			AllowedOrigins: []string{appOrigin}, ShutdownGrace: time.Second,
-		},
-		Logger: logger,
-	}
+	td := &ticketd.Main{Config: ticketdConfig(redisURL, "127.0.0.1:0"), Logger: logger}
 	if err := td.Open(context.Background()); err != nil {
 		t.Fatalf("ticketd: %v", err)
 	}
 	t.Cleanup(func() { td.Close() })
-	tc, err := clientlib.Dial(td.GRPCAddr(), &clientlib.Options{ServiceKey: serviceKey, InsecurePlaintext: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tc.Close() })
-	rv := wsmiddleware.NewRevoker(tc, &wsmiddleware.RevokerOptions{Logger: logger})
-	rctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); rv.Run(rctx) }()
-	t.Cleanup(func() { stop(); <-done })
-	h, err := newHandler(tc, rv, &config{audience: "echo", origins: appOrigin}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, rv, tc := echoFor(t, td.GRPCAddr(), logger, logger)
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config.ErrorLog = slog.NewLogLogger(logger.Handler(), slog.LevelWarn)
 	srv.Start()

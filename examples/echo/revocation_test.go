@@ -13,7 +13,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/wsticket/wsticket/clientlib"
 	"github.com/wsticket/wsticket/internal/redistest"
 	"github.com/wsticket/wsticket/internal/ticketd"
 	"github.com/wsticket/wsticket/wsmiddleware"
@@ -147,18 +146,11 @@ func (s *stack) dialFirstMessage(t *testing.T, ticket string) *websocket.Conn {
 func TestRevocationMissedWhileDisconnected(t *testing.T) {
 	rs := redistest.Start(t)
 	logger := slog.New(slog.DiscardHandler)
-	cfg := func(grpcAddr string) *ticketd.Config {
-		return &ticketd.Config{
-			HTTPAddr: "127.0.0.1:0", GRPCAddr: grpcAddr, RedisURL: rs.URL(),
-			JWTSecret: jwtSecret, ServiceKeys: serviceKey, TicketTTL: 30 * time.Second,
-			AllowedOrigins: []string{appOrigin}, ShutdownGrace: time.Second,
-		}
-	}
 	open := func(grpcAddr string) *ticketd.Main {
 		t.Helper()
 		var err error
 		for try := 0; try < 50; try++ { // the port may linger briefly after Close
-			m := &ticketd.Main{Config: cfg(grpcAddr), Logger: logger}
+			m := &ticketd.Main{Config: ticketdConfig(rs.URL(), grpcAddr), Logger: logger}
 			if err = m.Open(context.Background()); err == nil {
 				t.Cleanup(func() { m.Close() })
 				return m
@@ -175,16 +167,7 @@ func TestRevocationMissedWhileDisconnected(t *testing.T) {
 	grpcAddr := td.GRPCAddr()
 	other := open("127.0.0.1:0")
 
-	tc, err := clientlib.Dial(grpcAddr, &clientlib.Options{ServiceKey: serviceKey, InsecurePlaintext: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tc.Close() })
-	rv := startRevoker(t, tc)
-	h, err := newHandler(tc, rv, &config{audience: "echo", origins: appOrigin}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, rv, _ := echoFor(t, grpcAddr, logger, logger)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	s := &stack{ticketdURL: "http://" + td.HTTPAddr(), echoURL: "ws" + strings.TrimPrefix(srv.URL, "http"), revoker: rv}

@@ -112,11 +112,7 @@ func parseStandalone(rawURL string) (*Options, error) {
 		return nil, invalid(err)
 	}
 	o.Username, o.Password = user, pass
-	o.ContextTimeoutEnabled = true
-	bound(&o.DialTimeout, DialTimeout)
-	bound(&o.ReadTimeout, ReadTimeout)
-	bound(&o.WriteTimeout, WriteTimeout)
-	bound(&o.PoolTimeout, PoolTimeout)
+	bounded(&o.ContextTimeoutEnabled, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
 	return &Options{Kind: Standalone, Standalone: o}, nil
 }
 
@@ -157,11 +153,7 @@ func parseSentinel(rawURL, base string) (*Options, error) {
 	}
 	o.Username, o.Password = user, pass
 	o.SentinelUsername, o.SentinelPassword = sentinelUser, sentinelPass
-	o.ContextTimeoutEnabled = true
-	bound(&o.DialTimeout, DialTimeout)
-	bound(&o.ReadTimeout, ReadTimeout)
-	bound(&o.WriteTimeout, WriteTimeout)
-	bound(&o.PoolTimeout, PoolTimeout)
+	bounded(&o.ContextTimeoutEnabled, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
 	return &Options{Kind: Sentinel, Sentinel: o}, nil
 }
 
@@ -191,11 +183,7 @@ func parseCluster(rawURL, base string) (*Options, error) {
 		return nil, invalid(err)
 	}
 	o.Username, o.Password = user, pass
-	o.ContextTimeoutEnabled = true
-	bound(&o.DialTimeout, DialTimeout)
-	bound(&o.ReadTimeout, ReadTimeout)
-	bound(&o.WriteTimeout, WriteTimeout)
-	bound(&o.PoolTimeout, PoolTimeout)
+	bounded(&o.ContextTimeoutEnabled, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
 	return &Options{Kind: Cluster, Cluster: o}, nil
 }
 
@@ -264,8 +252,17 @@ func invalid(err error) error { return fmt.Errorf("%w: %w", ErrInvalid, err) }
 // bound sets *d to def when the URL left it unset (0). A negative value,
 // which the URL sets with a duration <= 0, disables the socket timeout;
 // ContextTimeoutEnabled still bounds each call by its context.
-func bound(d *time.Duration, def time.Duration) {
-	if *d == 0 {
-		*d = def
+// bounded makes every operation fail in bounded time whatever the form:
+// the per-operation context deadline also bounds socket I/O, and each
+// timeout the URL left unset gets wsticket's default.
+func bounded(contextTimeout *bool, dial, read, write, pool *time.Duration) {
+	*contextTimeout = true
+	for _, b := range []struct {
+		d   *time.Duration
+		def time.Duration
+	}{{dial, DialTimeout}, {read, ReadTimeout}, {write, WriteTimeout}, {pool, PoolTimeout}} {
+		if *b.d == 0 {
+			*b.d = b.def
+		}
 	}
 }
