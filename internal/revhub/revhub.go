@@ -1,4 +1,7 @@
-// Package revhub shares one subscription to the store's revocation feed
+// Package revhub delivers revocations to many watchers. Fanout is the
+// delivery mechanism (bounded buffers; a watcher that falls behind is ended,
+// never silently skipped), used by the embedded store for its own
+// revocations and by Hub, which shares one subscription to the store's feed
 // among all of ticketd's revocation streams, so a ticketd replica holds one
 // Redis pub/sub connection however many WebSocket servers follow it.
 package revhub
@@ -12,10 +15,6 @@ import (
 
 	"github.com/wsticket/wsticket/verifier"
 )
-
-// bufferPerWatcher is how many revocations one watcher may fall behind
-// before its watch is ended (it then resubscribes and catches up).
-const bufferPerWatcher = 1024
 
 // The hub's errors match verifier.ErrUnavailable: the caller resubscribes.
 var (
@@ -37,15 +36,10 @@ type Hub struct {
 	feed verifier.RevocationFeed
 	log  *slog.Logger
 
-	mu       sync.Mutex
-	live     bool
-	ready    chan struct{} // closed while live
-	watchers map[*watcher]struct{}
-}
-
-type watcher struct {
-	ch   chan verifier.Revocation
-	lost chan struct{} // closed when the watch must end with ErrLost
+	mu    sync.Mutex // guards live and ready, and orders Subscribe after the live check
+	live  bool
+	ready chan struct{} // closed while live
+	out   Fanout
 }
 
 var _ verifier.RevocationFeed = (*Hub)(nil)
@@ -55,7 +49,7 @@ func New(feed verifier.RevocationFeed, log *slog.Logger) *Hub {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Hub{feed: feed, log: log, ready: make(chan struct{}), watchers: make(map[*watcher]struct{})}
+	return &Hub{feed: feed, log: log, ready: make(chan struct{})}
 }
 
 // Run follows the feed until ctx ends, resubscribing with backoff (100 ms
@@ -92,10 +86,7 @@ func (h *Hub) drop() {
 		h.live = false
 		h.ready = make(chan struct{})
 	}
-	for w := range h.watchers {
-		close(w.lost)
-		delete(h.watchers, w)
-	}
+	h.out.Drop()
 }
 
 // Live reports whether the hub's subscription is live.
@@ -120,34 +111,24 @@ func (hh *hubHandler) Subscribed(context.Context) error {
 	return nil
 }
 
-func (hh *hubHandler) Revoked(r verifier.Revocation) {
-	h := (*Hub)(hh)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for w := range h.watchers {
-		select {
-		case w.ch <- r:
-		default: // behind: end its watch rather than drop silently
-			close(w.lost)
-			delete(h.watchers, w)
-		}
-	}
-}
+func (hh *hubHandler) Revoked(r verifier.Revocation) { (*Hub)(hh).out.Publish(r) }
 
 // Watch implements verifier.RevocationFeed: it registers with the live
 // subscription, calls rh.Subscribed, and delivers every revocation from
 // then on, until ctx ends or the subscription is lost (ErrLost). While the
 // hub is not subscribed it waits for it, at most 5 s (ErrNotSubscribed).
 func (h *Hub) Watch(ctx context.Context, rh verifier.RevocationHandler) error {
-	w := &watcher{ch: make(chan verifier.Revocation, bufferPerWatcher), lost: make(chan struct{})}
 	timeout := time.NewTimer(subscribeWait)
 	defer timeout.Stop()
 	for {
 		h.mu.Lock()
 		if h.live {
-			h.watchers[w] = struct{}{}
+			// Under h.mu: a drop cannot fall between the check and the
+			// subscription, so a live watch never misses a gap silently.
+			sub := h.out.Subscribe()
 			h.mu.Unlock()
-			break
+			defer sub.Close()
+			return sub.Serve(ctx, rh)
 		}
 		ready := h.ready
 		h.mu.Unlock()
@@ -155,31 +136,6 @@ func (h *Hub) Watch(ctx context.Context, rh verifier.RevocationHandler) error {
 		case <-ready:
 		case <-timeout.C:
 			return ErrNotSubscribed
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	defer func() {
-		h.mu.Lock()
-		delete(h.watchers, w)
-		h.mu.Unlock()
-	}()
-	if err := rh.Subscribed(ctx); err != nil {
-		return err
-	}
-	for {
-		// Deliver what is queued before noticing a loss or the end.
-		select {
-		case r := <-w.ch:
-			rh.Revoked(r)
-			continue
-		default:
-		}
-		select {
-		case r := <-w.ch:
-			rh.Revoked(r)
-		case <-w.lost:
-			return ErrLost
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -210,6 +210,7 @@ func (s *Store) Close() error {
 	}
 	close(s.stop)
 	<-s.done
+	s.revocations.out.Drop() // running watches end with ErrClosed
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()

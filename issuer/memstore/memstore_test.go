@@ -1,6 +1,7 @@
 package memstore_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/wsticket/wsticket/internal/storetest"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/issuer/memstore"
+	"github.com/wsticket/wsticket/verifier"
 )
 
 var _ issuer.Store = (*memstore.Store)(nil)
@@ -258,5 +260,32 @@ func TestClose(t *testing.T) {
 	}
 	if err := s.Ping(ctx); !errors.Is(err, memstore.ErrClosed) {
 		t.Errorf("Ping after Close = %v, want ErrClosed", err)
+	}
+}
+
+type subscribedOnly chan struct{}
+
+func (c subscribedOnly) Subscribed(context.Context) error { close(c); return nil }
+func (subscribedOnly) Revoked(verifier.Revocation)        {}
+
+// Close ends a running Watch with ErrClosed, and a Watch after Close
+// fails at once with it.
+func TestCloseEndsWatch(t *testing.T) {
+	s := memstore.New(nil)
+	sub := make(subscribedOnly)
+	done := make(chan error, 1)
+	go func() { done <- s.Watch(context.Background(), sub) }()
+	<-sub
+	s.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, memstore.ErrClosed) {
+			t.Fatalf("running Watch after Close: %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Watch still running after Close")
+	}
+	if err := s.Watch(context.Background(), make(subscribedOnly)); !errors.Is(err, memstore.ErrClosed) {
+		t.Fatalf("Watch after Close: %v, want ErrClosed", err)
 	}
 }

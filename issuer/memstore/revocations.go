@@ -2,53 +2,33 @@ package memstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/wsticket/wsticket/internal/revhub"
 	"github.com/wsticket/wsticket/verifier"
 )
 
-// watcherBuffer is how many revocations a slow watcher may fall behind
-// before its watch is ended (and it catches up with LastRevoked).
-const watcherBuffer = 1024
-
-// errWatcherBehind ends a watch whose handler fell behind: revocations
-// would otherwise be dropped without its knowing.
-var errWatcherBehind = errors.New("memstore: revocation watcher fell behind")
-
 // revocations is the embedded store's revocation feed: the latest
-// revocation of each user (for RevocationRetention) and the live watchers.
+// revocation of each user (for RevocationRetention) and the live watches.
 type revocations struct {
-	mu       sync.Mutex
-	last     map[string]time.Time
-	watchers map[*watcher]struct{}
-}
-
-type watcher struct {
-	ch     chan verifier.Revocation
-	behind chan struct{} // closed when ch overflowed
+	mu   sync.Mutex
+	last map[string]time.Time
+	out  revhub.Fanout
 }
 
 // revoked records r and hands it to every watcher.
 func (rv *revocations) revoked(r verifier.Revocation) {
 	rv.mu.Lock()
-	defer rv.mu.Unlock()
 	if rv.last == nil {
 		rv.last = make(map[string]time.Time)
 	}
 	if r.At.After(rv.last[r.User]) {
 		rv.last[r.User] = r.At
 	}
-	for w := range rv.watchers {
-		select {
-		case w.ch <- r:
-		default:
-			close(w.behind)
-			delete(rv.watchers, w)
-		}
-	}
+	rv.mu.Unlock()
+	rv.out.Publish(r)
 }
 
 // forget drops revocations older than the retention.
@@ -64,46 +44,23 @@ func (rv *revocations) forget(now time.Time) {
 
 // Watch implements verifier.RevocationFeed: it reports every revocation
 // RevokeUser makes from the moment h.Subscribed is called. A handler more
-// than 1,024 revocations behind has its watch ended with an error.
+// than revhub.BufferPerWatcher revocations behind has its watch ended with
+// an error (it resubscribes and catches up); Close ends every watch with
+// ErrClosed.
 func (s *Store) Watch(ctx context.Context, h verifier.RevocationHandler) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	w := &watcher{ch: make(chan verifier.Revocation, watcherBuffer), behind: make(chan struct{})}
-	rv := &s.revocations
-	rv.mu.Lock()
-	if rv.watchers == nil {
-		rv.watchers = make(map[*watcher]struct{})
+	sub := s.revocations.out.Subscribe()
+	defer sub.Close()
+	if s.closed.Load() { // Close dropped the watches before this one subscribed
+		return ErrClosed
 	}
-	rv.watchers[w] = struct{}{}
-	rv.mu.Unlock()
-	defer func() {
-		rv.mu.Lock()
-		delete(rv.watchers, w)
-		rv.mu.Unlock()
-	}()
-	if err := h.Subscribed(ctx); err != nil {
-		return err
+	err := sub.Serve(ctx, h)
+	if s.closed.Load() {
+		return ErrClosed
 	}
-	for {
-		// Deliver what is queued before noticing an overflow or a close.
-		select {
-		case r := <-w.ch:
-			h.Revoked(r)
-			continue
-		default:
-		}
-		select {
-		case r := <-w.ch:
-			h.Revoked(r)
-		case <-w.behind:
-			return errWatcherBehind
-		case <-s.stop:
-			return ErrClosed
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return err
 }
 
 // LastRevoked implements verifier.RevocationFeed.
