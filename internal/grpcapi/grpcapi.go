@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/wsticket/wsticket/internal/redeem"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -24,7 +25,6 @@ import (
 	"github.com/wsticket/wsticket/internal/auth"
 	"github.com/wsticket/wsticket/internal/metrics"
 	"github.com/wsticket/wsticket/internal/ratelimit"
-	"github.com/wsticket/wsticket/internal/ticket"
 	"github.com/wsticket/wsticket/issuer"
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
 	"github.com/wsticket/wsticket/verifier"
@@ -60,7 +60,8 @@ type Options struct {
 // Server implements ticketv1.TicketServiceServer.
 type Server struct {
 	ticketv1.UnimplementedTicketServiceServer
-	opts Options
+	opts       Options
+	redeemFlow *redeem.Flow
 }
 
 var _ ticketv1.TicketServiceServer = (*Server)(nil)
@@ -71,7 +72,7 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Server{opts: opts}
+	return &Server{opts: opts, redeemFlow: &redeem.Flow{Service: opts.Service, Limits: opts.Limits, Metrics: opts.Metrics, Logger: opts.Logger}}
 }
 
 // caller is who made a call: a service or a user.
@@ -195,24 +196,11 @@ func (s *Server) RedeemTicket(ctx context.Context, req *ticketv1.RedeemTicketReq
 			return nil, s.fail(ctx, "redeem", invalidArg("client_ip is not an IP address"))
 		}
 	}
-	attrs := []slog.Attr{slog.String("client_ip", ip.String()), slog.String("audience", req.GetAudience()), slog.String("origin", req.GetOrigin())}
-	if ticket.Valid(req.GetTicket()) {
-		// A refusal names the ticket too, so a replay points to its mint.
-		attrs = append(attrs, slog.String("ticket_fp", ticket.Sum(req.GetTicket()).Fingerprint()))
-	}
-	// An IP out of failed redemptions is refused before storage is touched.
-	if err := s.opts.Limits.Redeem(ctx, ip); err != nil {
-		return nil, s.fail(ctx, "redeem", err, attrs...)
-	}
-	start := time.Now()
-	res, err := s.opts.Service.Redeem(ctx, verifier.Request{Ticket: req.GetTicket(), ClientIP: ip, Origin: req.GetOrigin(), Audience: req.GetAudience()})
-	s.opts.Metrics.ObserveRedeem(time.Since(start))
+	res, attrs, err := s.redeemFlow.Redeem(ctx, verifier.Request{Ticket: req.GetTicket(), ClientIP: ip, Origin: req.GetOrigin(), Audience: req.GetAudience()},
+		slog.String("op", "redeem"))
 	if err != nil {
-		s.redeemFailed(ctx, err, ip, attrs)
 		return nil, s.fail(ctx, "redeem", err, attrs...)
 	}
-	s.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "redeemed", append(attrs, slog.String("op", "redeem"), slog.String("user", res.UserID))...)
-	s.opts.Metrics.Redeemed()
 	return &ticketv1.RedeemTicketResponse{
 		UserId:      res.UserID,
 		Audience:    res.Audience,
@@ -221,18 +209,6 @@ func (s *Server) RedeemTicket(ctx context.Context, req *ticketv1.RedeemTicketReq
 		Fingerprint: res.Fingerprint,
 		ExpiresAt:   timestamppb.New(res.ExpiresAt),
 	}, nil
-}
-
-// redeemFailed counts a rejected ticket against ip's failed redemptions.
-// Not counting it (the limiter is down) is logged; the refusal stands.
-func (s *Server) redeemFailed(ctx context.Context, err error, ip netip.Addr, attrs []slog.Attr) {
-	if !errors.Is(err, verifier.ErrRejected) {
-		return
-	}
-	if lerr := s.opts.Limits.RedeemFailed(ctx, ip); lerr != nil {
-		s.opts.Logger.LogAttrs(ctx, slog.LevelError, "failed redemption not counted", append(attrs, slog.String("error", lerr.Error()))...)
-		s.opts.Metrics.StoreError(metrics.OpRateLimit)
-	}
 }
 
 // RevokeUserTickets kills a user's outstanding tickets (a service granted

@@ -7,6 +7,7 @@ package httpapi
 
 import (
 	"context"
+	"github.com/wsticket/wsticket/internal/redeem"
 	"log/slog"
 	"net/http"
 	"path"
@@ -57,6 +58,7 @@ type Options struct {
 
 type api struct {
 	Options
+	redeemFlow *redeem.Flow
 }
 
 // New returns the API's handler.
@@ -64,7 +66,7 @@ func New(opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	a := &api{opts}
+	a := &api{Options: opts, redeemFlow: &redeem.Flow{Service: opts.Service, Limits: opts.Limits, Metrics: opts.Metrics, Logger: opts.Logger}}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/tickets", a.cors(only(a.mint, http.MethodPost)))
 	mux.Handle("/v1/tickets/redeem", only(a.redeem, http.MethodPost))

@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"context"
 	"crypto/x509"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -11,8 +9,6 @@ import (
 
 	"github.com/wsticket/wsticket/internal/auth"
 	"github.com/wsticket/wsticket/internal/clientip"
-	"github.com/wsticket/wsticket/internal/metrics"
-	"github.com/wsticket/wsticket/internal/ticket"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/verifier"
 )
@@ -157,26 +153,11 @@ func (a *api) redeem(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	attrs := []slog.Attr{slog.String("client_ip", ip.String()), slog.String("audience", req.Audience), slog.String("origin", req.Origin)}
-	if ticket.Valid(req.Ticket) {
-		// A refusal names the ticket too, so a replay points to its mint.
-		attrs = append(attrs, slog.String("ticket_fp", ticket.Sum(req.Ticket).Fingerprint()))
-	}
-	// An IP out of failed redemptions is refused before storage is touched.
-	if err := a.Limits.Redeem(r.Context(), ip); err != nil {
-		a.fail(w, r, "redeem", err, attrs...)
-		return
-	}
-	start := time.Now()
-	res, err := a.Service.Redeem(r.Context(), verifier.Request{Ticket: req.Ticket, ClientIP: ip, Origin: req.Origin, Audience: req.Audience})
-	a.Metrics.ObserveRedeem(time.Since(start))
+	res, attrs, err := a.redeemFlow.Redeem(r.Context(), verifier.Request{Ticket: req.Ticket, ClientIP: ip, Origin: req.Origin, Audience: req.Audience})
 	if err != nil {
-		a.redeemFailed(r.Context(), err, ip, attrs)
 		a.fail(w, r, "redeem", err, attrs...)
 		return
 	}
-	a.Logger.LogAttrs(r.Context(), slog.LevelInfo, "redeemed", append(attrs, slog.String("user", res.UserID))...)
-	a.Metrics.Redeemed()
 	claims := res.Claims
 	if claims == nil {
 		claims = map[string]string{}
@@ -189,18 +170,6 @@ func (a *api) redeem(w http.ResponseWriter, r *http.Request) {
 		ExpiresAt:   res.ExpiresAt.UTC(),
 		Fingerprint: res.Fingerprint,
 	})
-}
-
-// redeemFailed counts a rejected ticket against ip's failed redemptions.
-// Not counting it (the limiter is down) is logged; the refusal stands.
-func (a *api) redeemFailed(ctx context.Context, err error, ip netip.Addr, attrs []slog.Attr) {
-	if !errors.Is(err, verifier.ErrRejected) {
-		return
-	}
-	if lerr := a.Limits.RedeemFailed(ctx, ip); lerr != nil {
-		a.Logger.LogAttrs(ctx, slog.LevelError, "failed redemption not counted", append(attrs, slog.String("error", lerr.Error()))...)
-		a.Metrics.StoreError(metrics.OpRateLimit)
-	}
 }
 
 // revoke: POST /v1/users/{user_id}/tickets/revoke by a service granted

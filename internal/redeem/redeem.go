@@ -1,0 +1,69 @@
+// Package redeem is ticketd's redemption as both of its APIs serve it: the
+// failed-redemption limit per client IP (checked before storage is
+// touched), the atomic redeem, counting a rejection against the IP, the
+// audit event and the metrics. httpapi and grpcapi parse their requests,
+// call Flow.Redeem and translate its error; the policy lives here once.
+package redeem
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/wsticket/wsticket/internal/metrics"
+	"github.com/wsticket/wsticket/internal/ratelimit"
+	"github.com/wsticket/wsticket/internal/ticket"
+	"github.com/wsticket/wsticket/issuer"
+	"github.com/wsticket/wsticket/verifier"
+)
+
+// Flow redeems tickets for an API. Service and Logger are required; nil
+// Limits and Metrics mean none.
+type Flow struct {
+	Service *issuer.Service
+	Limits  *ratelimit.Limits
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+}
+
+// Redeem redeems req. On success it writes the "redeemed" audit event
+// (its fields, the user, and extra) and counts it. On failure it returns
+// the request's audit fields (client_ip, audience, origin and, for a
+// well-formed ticket, ticket_fp, so a replay points to its mint) for the
+// caller's refusal event, and the error: a rate-limit refusal, a
+// verifier rejection (counted against the client IP) or an unavailable
+// store.
+func (f *Flow) Redeem(ctx context.Context, req verifier.Request, extra ...slog.Attr) (*verifier.Result, []slog.Attr, error) {
+	attrs := []slog.Attr{slog.String("client_ip", req.ClientIP.String()), slog.String("audience", req.Audience), slog.String("origin", req.Origin)}
+	if ticket.Valid(req.Ticket) {
+		attrs = append(attrs, slog.String("ticket_fp", ticket.Sum(req.Ticket).Fingerprint()))
+	}
+	// An IP out of failed redemptions is refused before storage is touched.
+	if err := f.Limits.Redeem(ctx, req.ClientIP); err != nil {
+		return nil, attrs, err
+	}
+	start := time.Now()
+	res, err := f.Service.Redeem(ctx, req)
+	f.Metrics.ObserveRedeem(time.Since(start))
+	if err != nil {
+		f.failed(ctx, err, req, attrs)
+		return nil, attrs, err
+	}
+	f.Logger.LogAttrs(ctx, slog.LevelInfo, "redeemed", append(append(attrs, extra...), slog.String("user", res.UserID))...)
+	f.Metrics.Redeemed()
+	return res, attrs, nil
+}
+
+// failed counts a rejected ticket against the client IP's failed
+// redemptions. Not counting it (the limiter is down) is logged and
+// counted as a store error; the refusal stands.
+func (f *Flow) failed(ctx context.Context, err error, req verifier.Request, attrs []slog.Attr) {
+	if !errors.Is(err, verifier.ErrRejected) {
+		return
+	}
+	if lerr := f.Limits.RedeemFailed(ctx, req.ClientIP); lerr != nil {
+		f.Logger.LogAttrs(ctx, slog.LevelError, "failed redemption not counted", append(attrs, slog.String("error", lerr.Error()))...)
+		f.Metrics.StoreError(metrics.OpRateLimit)
+	}
+}
