@@ -26,15 +26,7 @@ func TestSIGTERMLifecycle(t *testing.T) {
 		"TICKETD_REDIS_URL="+rs.URL(), "TICKETD_JWT_HS256_SECRET=lifecycle-secret-0123456789abcdef0123", "TICKETD_SERVICE_KEYS="+key)
 	stderr := newLines()
 	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
+	startCommand(t, cmd)
 	addr := stderr.wait(t, regexp.MustCompile(`"msg":"ticketd serving".*"http":"(127\.0\.0\.1:\d+)"`), 10*time.Second)[1]
 	base := "http://" + addr
 

@@ -47,6 +47,21 @@ func command(t *testing.T, args []string, vars ...string) *exec.Cmd {
 	return cmd
 }
 
+// startCommand starts cmd and kills it when the test ends, unless the
+// test has waited for it by then.
+func startCommand(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+}
+
 // exitCode runs cmd to completion and returns its exit code and output.
 func exitCode(t *testing.T, cmd *exec.Cmd) (int, string, string) {
 	t.Helper()
@@ -172,15 +187,7 @@ func TestDevServesAndStopsOnSIGTERM(t *testing.T) {
 	cmd := command(t, []string{"--dev", "--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--shutdown-grace=1s"})
 	stdout, stderr := newLines(), newLines()
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
+	startCommand(t, cmd)
 
 	// The banner goes to stdout; the log, as text in --dev, to stderr.
 	base := stdout.wait(t, regexp.MustCompile(`HTTP API\s+(http://127\.0\.0\.1:\d+)`), 10*time.Second)[1]
@@ -216,15 +223,7 @@ func TestEnvironmentAndJSONLog(t *testing.T) {
 	cmd.Stdout = &stdout
 	stderr := newLines()
 	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
+	startCommand(t, cmd)
 	line := stderr.wait(t, regexp.MustCompile(`^\{.*"msg":"ticketd serving".*\}$`), 10*time.Second)[0]
 	var entry map[string]any
 	if err := json.Unmarshal([]byte(line), &entry); err != nil {
