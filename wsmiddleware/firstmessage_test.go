@@ -149,12 +149,15 @@ func TestFirstMessageRefuses(t *testing.T) {
 				tk := f.mint(t, m)
 				ctx, cancel := context.WithTimeout(t.Context(), ioTimeout)
 				defer cancel()
+				// The server's auth timer starts once it has upgraded, which
+				// can be before the client's dial returns: start the clock
+				// before dialling, so the lower bound holds.
+				start := time.Now()
 				c, resp, err := l.dial(ctx, s.Server, s.wsURL(""), dialSpec{origin: tt.origin})
 				if err != nil {
 					t.Fatalf("dial: %v (response %v)", err, resp)
 				}
 				defer c.close()
-				start := time.Now()
 				if tt.send != nil {
 					if err := c.send(ctx, tt.send(tk)); err != nil {
 						t.Fatal(err)
