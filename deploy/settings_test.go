@@ -25,6 +25,7 @@ var secretSettings = map[string]bool{
 	"TICKETD_JWT_HS256_SECRET": true,
 	"TICKETD_SERVICE_KEYS":     true,
 	"TICKETD_REDIS_URL":        true, // may carry a password
+	"TICKETD_TICKET_KEYS":      true,
 }
 
 // pendingSettings are TICKETD_* variables the manifests already use whose

@@ -32,6 +32,6 @@ func ExampleService_Mint() {
 	n, _ := svc.RevokeUser(ctx, "alice")
 	fmt.Println("revoked", n)
 	// Output:
-	// true 47 30s
+	// true 70 30s
 	// revoked 1
 }

@@ -32,6 +32,16 @@ type Options struct {
 	AllowedOrigins []string
 	// Timeout bounds each store call. Default: 2s.
 	Timeout time.Duration
+	// Keys sign the tickets Mint returns, and Redeem refuses a ticket they
+	// did not sign without asking storage. Every ticketd replica, and every
+	// verifier redeeming from the same store, needs the same keys.
+	// Default nil: one key generated at New, enough for a single process on
+	// an embedded store.
+	Keys *verifier.TicketKeys
+	// AcceptLegacyUntil lets Redeem admit unsigned tickets of the previous
+	// format until then (see verifier.Options.AcceptLegacyUntil). Default
+	// zero: refused.
+	AcceptLegacyUntil time.Time
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
 }
@@ -41,6 +51,7 @@ type Options struct {
 type Service struct {
 	store    Store
 	verifier *verifier.Direct
+	keys     *verifier.TicketKeys
 	ttl      time.Duration
 	binding  IPBinding
 	origins  origin.Set
@@ -66,13 +77,17 @@ func New(store Store, opts *Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Keys == nil {
+		o.Keys = verifier.GenerateTicketKeys()
+	}
 	origins, err := origin.NewSet(o.AllowedOrigins)
 	if err != nil {
 		return nil, fmt.Errorf("issuer: AllowedOrigins: %w", err)
 	}
 	return &Service{
 		store:    store,
-		verifier: verifier.New(store, &verifier.Options{Timeout: o.Timeout, Now: o.Now}),
+		verifier: verifier.New(store, &verifier.Options{Timeout: o.Timeout, Now: o.Now, Keys: o.Keys, AcceptLegacyUntil: o.AcceptLegacyUntil}),
+		keys:     o.Keys,
 		ttl:      o.TTL,
 		binding:  o.IPBinding,
 		origins:  origins,
@@ -94,6 +109,10 @@ func (s *Service) OriginAllowed(origin string) bool {
 func (s *Service) Redeem(ctx context.Context, req verifier.Request) (*verifier.Result, error) {
 	return s.verifier.Redeem(ctx, req)
 }
+
+// WellFormed reports whether t passes Redeem's in-process checks (format
+// and MAC): a ticket that does not is refused without storage.
+func (s *Service) WellFormed(t string) bool { return s.verifier.WellFormed(t) }
 
 // RevokeUser kills every outstanding ticket of userID minted before the
 // call, and reports how many it killed.

@@ -58,7 +58,7 @@ func (s *Service) Mint(ctx context.Context, req MintRequest) (*Minted, error) {
 		ExpiresAt: issued.Add(s.ttl),
 		Claims:    req.Claims,
 	}
-	t := ticket.New()
+	t := s.keys.NewTicket()
 	h := ticket.Sum(t)
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()

@@ -35,7 +35,7 @@ func benchTickets(b *testing.B, backend string, n int) ([]string, *verifier.Dire
 	case "redis":
 		srv := redistest.Start(b)
 		store = redisstore.New(srv.Client(b), nil)
-		v = verifier.NewRedis(srv.Client(b), nil) // its own pool, as on a WebSocket server
+		v = verifier.New(redisstore.New(srv.Client(b), nil), nil) // its own pool, as on a WebSocket server
 	default:
 		b.Fatalf("unknown backend %q", backend)
 	}

@@ -2,10 +2,17 @@
 // against the request that carries it and burns it, in one atomic storage
 // step, so a ticket admits exactly one request.
 //
+// verifier is wsticket's domain: the redeem request and result, the
+// rejection errors, and the Store and RevocationFeed interfaces. It
+// imports nothing outside the standard library; a storage backend enters
+// only through the adapter package a program imports, so a server that
+// redeems over gRPC compiles no Redis client.
+//
 // Which entry point:
 //
-//   - NewRedis: the WebSocket server shares ticketd's Redis. One GETDEL per
-//     redeem, no ticketd round trip. The fastest path.
+//   - New(redisstore.New(rdb, nil), nil): the WebSocket server shares
+//     ticketd's Redis (package github.com/wsticket/wsticket/issuer/redisstore).
+//     One GETDEL per redeem, no ticketd round trip. The fastest path.
 //   - clientlib.Dial: the server redeems through ticketd's gRPC API and
 //     needs no Redis credentials. *clientlib.Client has the same Redeem
 //     method.
@@ -43,15 +50,16 @@
 //
 // Redis replicates asynchronously: a burn acknowledged by a primary that
 // then fails over can be lost, and the ticket redeemed again until its TTL
-// ends. RedisOptions.WaitReplicas makes each redeem wait (WAIT, in the same
-// pipeline as the GETDEL) until that many replicas hold the burn, and fails
-// closed with ErrUnavailable (ErrNotReplicated) when they do not in time.
+// ends. redisstore.Options.WaitReplicas makes each redeem wait (WAIT, in
+// the same pipeline as the GETDEL) until that many replicas hold the burn,
+// and fails closed with ErrUnavailable (redisstore.ErrNotReplicated) when
+// they do not in time.
 //
 // # Revocations
 //
 // Revoking a user in ticketd also announces it on a RevocationFeed, so
 // that WebSocket servers can close the user's open connections:
-// NewRedisRevocations follows ticketd's Redis (pub/sub plus a mark per
+// a *redisstore.Store follows ticketd's Redis (pub/sub plus a mark per
 // revoked user kept for RevocationRetention, for catching up after a
 // disconnect), *clientlib.Client follows ticketd's gRPC stream, and
 // *issuer.Service is a feed in process. wsmiddleware.Revoker consumes any

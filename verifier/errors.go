@@ -10,8 +10,9 @@ var ErrRejected = errors.New("verifier: ticket rejected")
 
 // The specific rejection reasons. Each matches ErrRejected as well as itself.
 var (
-	// ErrMalformed: the value does not have the form of a ticket. Storage
-	// was not touched.
+	// ErrMalformed: the value does not have the form of a ticket, or,
+	// with Options.Keys, it is not signed by a known key. Storage was not
+	// asked.
 	ErrMalformed = reject("malformed")
 	// ErrUnknown: no such ticket, or it was already redeemed, revoked, or
 	// removed by its TTL.

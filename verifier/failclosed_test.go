@@ -178,7 +178,7 @@ func TestVerifierFailsClosedWhenRedisIsSlow(t *testing.T) {
 	srv := redistest.Start(t)
 	svc := fcIssuer(t, srv)
 	p := faultproxy.Start(t, srv.Addr)
-	v := verifier.NewRedis(fcClient(t, p.Addr()), nil)
+	v := verifier.New(redisstore.New(fcClient(t, p.Addr()), nil), nil)
 	var l ledger
 	const n = 16
 
@@ -275,7 +275,7 @@ func TestVerifierFailsClosedWhenRedisStops(t *testing.T) {
 	}
 	svc := fcIssuer(t, srv)
 	// Two verifiers with their own pools, as on two WebSocket servers.
-	vs := []*verifier.Direct{verifier.NewRedis(fcClient(t, srv.Addr), nil), verifier.NewRedis(fcClient(t, srv.Addr), nil)}
+	vs := []*verifier.Direct{verifier.New(redisstore.New(fcClient(t, srv.Addr), nil), nil), verifier.New(redisstore.New(fcClient(t, srv.Addr), nil), nil)}
 	const (
 		perTicket = 4 // racing redeemers per ticket
 		n         = 12
@@ -290,10 +290,11 @@ func TestVerifierFailsClosedWhenRedisStops(t *testing.T) {
 	// race has perTicket goroutines per ticket redeem it until they get a
 	// definite answer (admitted or rejected), retrying while unavailable.
 	race := func(l *ledger, tickets []string) {
+		start := racing // this round's starting gun, read before any goroutine runs
 		for i := range tickets {
 			for g := range perTicket {
 				wg.Go(func() {
-					<-racing
+					<-start
 					for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 						if a := l.redeem(t.Context(), vs[g%len(vs)], tickets, i); a.outcome() != "unavailable" {
 							return

@@ -32,7 +32,7 @@ func TestRedeemRaceRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Two verifiers, each with its own client and connection pool.
-	raceRedeem(t, svc, verifier.NewRedis(srv.Client(t), nil), verifier.NewRedis(srv.Client(t), nil))
+	raceRedeem(t, svc, verifier.New(redisstore.New(srv.Client(t), nil), nil), verifier.New(redisstore.New(srv.Client(t), nil), nil))
 }
 
 func TestRedeemRaceMemstore(t *testing.T) {

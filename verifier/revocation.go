@@ -36,7 +36,7 @@ type RevocationHandler interface {
 // A RevocationFeed tells WebSocket servers which users were revoked, so
 // that they can close those users' open connections. ticketd's stores
 // publish to one (Redis pub/sub, or in process for the embedded store);
-// NewRedisRevocations follows the Redis one and *clientlib.Client
+// *redisstore.Store follows the Redis one and *clientlib.Client
 // ticketd's gRPC stream.
 type RevocationFeed interface {
 	// Watch subscribes and reports to h until ctx ends or the

@@ -53,15 +53,28 @@ type Options struct {
 	Timeout time.Duration
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
+	// Keys, when set, check each ticket's MAC in process: a ticket not
+	// signed by one of them is refused as ErrMalformed with no storage
+	// round trip. Default nil: every well-formed ticket goes to storage,
+	// which alone decides.
+	Keys *TicketKeys
+	// AcceptLegacyUntil, with Keys set, still admits unsigned tickets of
+	// the previous format (wst_ and 43 characters, minted by a ticketd
+	// without ticket keys) until this instant, so that a rolling upgrade
+	// does not refuse the tickets old replicas minted in its last minutes.
+	// Default zero: with Keys set, an unsigned ticket is malformed.
+	AcceptLegacyUntil time.Time
 }
 
 // Direct redeems tickets by taking them out of a Store: in the WebSocket
 // server's own process, with no ticketd round trip. It is safe for
 // concurrent use.
 type Direct struct {
-	store   Store
-	timeout time.Duration
-	now     func() time.Time
+	store       Store
+	timeout     time.Duration
+	now         func() time.Time
+	keys        *TicketKeys
+	legacyUntil time.Time
 }
 
 // New returns a verifier that redeems against store. opts may be nil.
@@ -76,7 +89,7 @@ func New(store Store, opts *Options) *Direct {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Direct{store: store, timeout: o.Timeout, now: o.Now}
+	return &Direct{store: store, timeout: o.Timeout, now: o.Now, keys: o.Keys, legacyUntil: o.AcceptLegacyUntil}
 }
 
 // Redeem checks and burns the ticket in req. The ticket is burned by the
@@ -87,7 +100,7 @@ func New(store Store, opts *Options) *Direct {
 // On success it returns the user the ticket admits. Otherwise the error
 // matches ErrRejected (with a specific reason) or ErrUnavailable.
 func (d *Direct) Redeem(ctx context.Context, req Request) (*Result, error) {
-	if !ticket.Valid(req.Ticket) {
+	if !d.wellFormed(req.Ticket) {
 		return nil, ErrMalformed
 	}
 	h := ticket.Sum(req.Ticket)
@@ -117,3 +130,22 @@ func (d *Direct) Redeem(ctx context.Context, req Request) (*Result, error) {
 		Fingerprint: h.Fingerprint(),
 	}, nil
 }
+
+// wellFormed reports whether t may be a ticket: of a known format, and
+// with Keys set, signed by one of them (or unsigned within the legacy
+// window). Anything else never reaches storage.
+func (d *Direct) wellFormed(t string) bool {
+	switch ticket.FormOf(t) {
+	case ticket.FormSigned:
+		return d.keys == nil || d.keys.signed(t)
+	case ticket.FormLegacy:
+		return d.keys == nil || d.now().Before(d.legacyUntil)
+	}
+	return false
+}
+
+// WellFormed reports whether t passes the in-process checks Redeem makes
+// before storage: its format and, with Options.Keys, its MAC. A caller
+// that counts failures against a client (a rate limit) can leave out
+// tickets that never reached storage.
+func (d *Direct) WellFormed(t string) bool { return d.wellFormed(t) }

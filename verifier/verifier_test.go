@@ -14,11 +14,12 @@ import (
 	"github.com/wsticket/wsticket/internal/ticket"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/issuer/memstore"
+	"github.com/wsticket/wsticket/issuer/redisstore"
 	"github.com/wsticket/wsticket/verifier"
 )
 
 var (
-	_ verifier.Store = (*verifier.RedisStore)(nil)
+	_ verifier.Store = (*redisstore.Store)(nil)
 	_ verifier.Store = (*memstore.Store)(nil)
 )
 
@@ -215,7 +216,7 @@ func TestRedeemMalformed(t *testing.T) {
 		{"bearer scheme", "Bearer " + tk},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.ticket == tk || (tc.name == "non-canonical last character" && len(tc.ticket) != ticket.Len) {
+			if tc.ticket == tk || (tc.name == "non-canonical last character" && len(tc.ticket) != ticket.SignedLen) {
 				t.Fatalf("bad test case %q", tc.ticket)
 			}
 			before := f.store.takes.Load()

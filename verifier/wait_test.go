@@ -16,7 +16,7 @@ import (
 )
 
 // waitOpts waits for one replica, generously: the machine may be busy.
-var waitOpts = &verifier.RedisOptions{WaitReplicas: 1, WaitTimeout: time.Second}
+var waitOpts = &redisstore.Options{WaitReplicas: 1, WaitTimeout: time.Second}
 
 func newRedisIssuer(t testing.TB, c redis.UniversalClient) *issuer.Service {
 	t.Helper()
@@ -53,7 +53,7 @@ func TestRedeemWaitReplicas(t *testing.T) {
 	replica := redistest.StartReplica(t, primary.Addr)
 	pc, rc := primary.Client(t), replica.Client(t)
 	svc := newRedisIssuer(t, pc)
-	v := verifier.NewRedis(primary.Client(t), waitOpts)
+	v := verifier.New(redisstore.New(primary.Client(t), waitOpts), nil)
 	ctx := t.Context()
 
 	tk := mintOne(t, svc)
@@ -80,14 +80,14 @@ func TestRedeemWaitReplicas(t *testing.T) {
 	}
 
 	// Two replicas asked for, one exists: refused, yet burned.
-	two := verifier.NewRedis(pc, &verifier.RedisOptions{WaitReplicas: 2, WaitTimeout: 50 * time.Millisecond})
+	two := verifier.New(redisstore.New(pc, &redisstore.Options{WaitReplicas: 2, WaitTimeout: 50 * time.Millisecond}), nil)
 	tk = mintOne(t, svc)
 	err := redeemTicket(t, two, tk)
-	if !errors.Is(err, verifier.ErrUnavailable) || !errors.Is(err, verifier.ErrNotReplicated) || errors.Is(err, verifier.ErrRejected) ||
+	if !errors.Is(err, verifier.ErrUnavailable) || !errors.Is(err, redisstore.ErrNotReplicated) || errors.Is(err, verifier.ErrRejected) ||
 		verifier.Reason(err) != "unavailable" {
 		t.Fatalf("WaitReplicas 2 with one replica: %v, want ErrUnavailable and ErrNotReplicated", err)
 	}
-	if err := redeemTicket(t, verifier.NewRedis(pc, nil), tk); !errors.Is(err, verifier.ErrUnknown) {
+	if err := redeemTicket(t, verifier.New(redisstore.New(pc, nil), nil), tk); !errors.Is(err, verifier.ErrUnknown) {
 		t.Errorf("after the refused redeem: %v, want ErrUnknown (the primary burned it)", err)
 	}
 
@@ -96,7 +96,7 @@ func TestRedeemWaitReplicas(t *testing.T) {
 	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": primary.Addr}})
 	t.Cleanup(func() { ring.Close() })
 	tk = mintOne(t, svc)
-	if err := redeemTicket(t, verifier.NewRedis(ring, waitOpts), tk); !errors.Is(err, verifier.ErrUnavailable) {
+	if err := redeemTicket(t, verifier.New(redisstore.New(ring, waitOpts), nil), tk); !errors.Is(err, verifier.ErrUnavailable) {
 		t.Errorf("WaitReplicas on a Ring: %v, want ErrUnavailable", err)
 	}
 	if err := redeemTicket(t, v, tk); err != nil {
@@ -113,7 +113,7 @@ func TestRedeemWaitCluster(t *testing.T) {
 	c.AddReplica(t, withReplica)
 	svc := newRedisIssuer(t, c.Client(t))
 	vc := c.Client(t)
-	v := verifier.NewRedis(vc, waitOpts)
+	v := verifier.New(redisstore.New(vc, waitOpts), nil)
 
 	// mintOn mints until a ticket lands on (or off) node n.
 	mintOn := func(n *redistest.Server, on bool) string {
@@ -136,7 +136,7 @@ func TestRedeemWaitCluster(t *testing.T) {
 		t.Errorf("replay: %v, want ErrUnknown", err)
 	}
 	tk = mintOn(withReplica, false)
-	if err := redeemTicket(t, v, tk); !errors.Is(err, verifier.ErrNotReplicated) || !errors.Is(err, verifier.ErrUnavailable) {
+	if err := redeemTicket(t, v, tk); !errors.Is(err, redisstore.ErrNotReplicated) || !errors.Is(err, verifier.ErrUnavailable) {
 		t.Fatalf("Redeem on a primary without replicas: %v, want ErrNotReplicated", err)
 	}
 	if n := c.Client(t).Exists(t.Context(), keyOf(tk)).Val(); n != 0 {
@@ -189,7 +189,7 @@ func TestFailoverSingleUse(t *testing.T) {
 		t.Parallel()
 		s := redistest.StartSentinel(t, 1)
 		c := s.Client(t)
-		svc, v := newRedisIssuer(t, c), verifier.NewRedis(c, nil)
+		svc, v := newRedisIssuer(t, c), verifier.New(redisstore.New(c, nil), nil)
 		tk := mintOne(t, svc)
 		s.WaitReplicated(t)
 		s.Proxy.Pause()
@@ -214,16 +214,16 @@ func TestFailoverSingleUse(t *testing.T) {
 		s := redistest.StartSentinel(t, 1)
 		c := s.Client(t)
 		svc := newRedisIssuer(t, c)
-		v := verifier.NewRedis(c, waitOpts)
+		v := verifier.New(redisstore.New(c, waitOpts), nil)
 		tk, early := mintOne(t, svc), mintOne(t, svc)
 		s.WaitReplicated(t)
 		s.Proxy.Pause()
-		if err := redeemTicket(t, v, tk); !errors.Is(err, verifier.ErrNotReplicated) || !errors.Is(err, verifier.ErrUnavailable) {
+		if err := redeemTicket(t, v, tk); !errors.Is(err, redisstore.ErrNotReplicated) || !errors.Is(err, verifier.ErrUnavailable) {
 			t.Fatalf("unreplicated redeem: %v, want ErrUnavailable and ErrNotReplicated", err)
 		}
 		start := time.Now()
 		failover(t, s, c)
-		if err := redeemTicket(t, v, early); !errors.Is(err, verifier.ErrNotReplicated) {
+		if err := redeemTicket(t, v, early); !errors.Is(err, redisstore.ErrNotReplicated) {
 			t.Fatalf("redeem on the promoted replica before it has a replica: %v, want ErrNotReplicated", err)
 		}
 		s.WaitReplicated(t) // Sentinel reconfigures the old primary
@@ -243,7 +243,7 @@ func TestFailoverSingleUse(t *testing.T) {
 		t.Parallel()
 		s := redistest.StartSentinel(t, 1)
 		c := s.Client(t)
-		svc, v := newRedisIssuer(t, c), verifier.NewRedis(c, waitOpts)
+		svc, v := newRedisIssuer(t, c), verifier.New(redisstore.New(c, waitOpts), nil)
 		tk := mintOne(t, svc)
 		s.WaitReplicated(t)
 		if err := redeemTicket(t, v, tk); err != nil {
@@ -283,17 +283,17 @@ func BenchmarkRedeemWait(b *testing.B) {
 	svc := newRedisIssuer(b, primary.Client(b))
 	for _, bc := range []struct {
 		name string
-		opts *verifier.RedisOptions
+		opts *redisstore.Options
 	}{
 		{"getdel", nil},
-		{"getdel+wait1", &verifier.RedisOptions{WaitReplicas: 1}},
+		{"getdel+wait1", &redisstore.Options{WaitReplicas: 1}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			tickets := make([]string, b.N)
 			for i := range tickets {
 				tickets[i] = mintOne(b, svc)
 			}
-			v := verifier.NewRedis(primary.Client(b), bc.opts)
+			v := verifier.New(redisstore.New(primary.Client(b), bc.opts), nil)
 			ctx := b.Context()
 			b.ReportAllocs()
 			b.ResetTimer()

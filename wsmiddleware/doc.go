@@ -21,11 +21,11 @@
 //     other library needs the three methods of Conn.
 //
 // Both take a Redeemer: *verifier.Direct (redeeming in process, straight
-// from ticketd's Redis: verifier.NewRedis) or *clientlib.Client (asking
+// from ticketd's Redis: verifier.New(redisstore.New(rdb, nil), nil)) or *clientlib.Client (asking
 // ticketd over gRPC). The handler reads who was admitted with FromContext
 // (behind Require) or from FirstMessage's result.
 //
-//	v := verifier.NewRedis(rdb, nil)
+//	v := verifier.New(redisstore.New(rdb, nil), nil)
 //	mw := wsmiddleware.Require(v, &wsmiddleware.Options{
 //		Audience:       "chat",
 //		AllowedOrigins: []string{"https://app.example.com"},
@@ -149,7 +149,7 @@
 // request context is then cancelled, with cause ErrRevoked, when the user
 // is revoked; close the socket with CloseRevoked (1008):
 //
-//	rv := wsmiddleware.NewRevoker(verifier.NewRedisRevocations(rdb, nil), nil)
+//	rv := wsmiddleware.NewRevoker(redisstore.New(rdb, nil), nil)
 //	go rv.Run(ctx)
 //	mw := wsmiddleware.Require(v, &wsmiddleware.Options{Audience: "chat", Revoker: rv})
 //	chat := func(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/issuer/memstore"
+	"github.com/wsticket/wsticket/issuer/redisstore"
 	"github.com/wsticket/wsticket/verifier"
 	"github.com/wsticket/wsticket/wsmiddleware"
 )
@@ -94,7 +95,7 @@ func ExampleOptions_onReject() {
 // application's protocol or else the companion "wsticket" for clients that
 // send their ticket in Sec-WebSocket-Protocol.
 func ExampleRequire_gorilla() {
-	v := verifier.NewRedis(redis.NewClient(&redis.Options{Addr: "localhost:6379"}), nil)
+	v := verifier.New(redisstore.New(redis.NewClient(&redis.Options{Addr: "localhost:6379"}), nil), nil)
 	upgrader := websocket.Upgrader{
 		CheckOrigin: wsmiddleware.OriginChecked,
 		// Not a Sec-WebSocket-Protocol in Upgrade's response header:
@@ -127,7 +128,7 @@ func ExampleRequire_gorilla() {
 // (coder/websocket#296), so the companion "wsticket" must be listed.
 func ExampleRequire_coder() {
 	origins := []string{"https://app.example.com"}
-	v := verifier.NewRedis(redis.NewClient(&redis.Options{Addr: "localhost:6379"}), nil)
+	v := verifier.New(redisstore.New(redis.NewClient(&redis.Options{Addr: "localhost:6379"}), nil), nil)
 	chat := func(w http.ResponseWriter, r *http.Request) {
 		res, _ := wsmiddleware.FromContext(r.Context())
 		conn, err := coder.Accept(w, r, &coder.AcceptOptions{

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsticket/wsticket/internal/ticket"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/verifier"
 	"github.com/wsticket/wsticket/wsmiddleware"
@@ -81,7 +82,7 @@ func TestFirstMessageFrames(t *testing.T) {
 	const bad = wsmiddleware.CloseTicketRejected
 	pad := func(n int) string { // a valid frame padded with spaces to n bytes
 		frame := `{"type":"auth","ticket":"{T}"}`
-		const ticketLen = len("wst_") + 43
+		ticketLen := ticket.SignedLen
 		return frame + strings.Repeat(" ", n-(len(frame)-len("{T}")+ticketLen))
 	}
 	tests := []struct {

@@ -93,7 +93,7 @@ type tracked struct {
 const recentFor = 10 * time.Minute
 
 // NewRevoker returns a Revoker that follows feed once Run is called. feed
-// is a *verifier.RedisRevocations (ticketd's Redis), a *clientlib.Client
+// is a *redisstore.Store (ticketd's Redis), a *clientlib.Client
 // (ticketd's gRPC stream) or an *issuer.Service (in process). opts may be
 // nil.
 func NewRevoker(feed verifier.RevocationFeed, opts *RevokerOptions) *Revoker {

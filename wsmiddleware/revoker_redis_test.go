@@ -50,7 +50,7 @@ func TestRedisRevokerCatchesUpAfterGap(t *testing.T) {
 	t.Cleanup(func() { sub.Close() })
 	store := redisstore.New(rs.Client(t), nil)
 
-	rv := wsmiddleware.NewRevoker(verifier.NewRedisRevocations(sub, nil), &wsmiddleware.RevokerOptions{Logger: slog.New(slog.DiscardHandler)})
+	rv := wsmiddleware.NewRevoker(redisstore.New(sub, nil), &wsmiddleware.RevokerOptions{Logger: slog.New(slog.DiscardHandler)})
 	runRevoker(t, rv)
 	alice, bob := attach(t, rv, "alice"), attach(t, rv, "bob")
 	time.Sleep(10 * time.Millisecond) // the revocation comes strictly after the ticket
@@ -79,7 +79,7 @@ func TestRedisRevokerSentinelFailover(t *testing.T) {
 	s := redistest.StartSentinel(t, 1)
 	pub, sub := s.Client(t), s.Client(t)
 	store := redisstore.New(pub, nil)
-	rv := wsmiddleware.NewRevoker(verifier.NewRedisRevocations(sub, nil), &wsmiddleware.RevokerOptions{Logger: slog.New(slog.DiscardHandler)})
+	rv := wsmiddleware.NewRevoker(redisstore.New(sub, nil), &wsmiddleware.RevokerOptions{Logger: slog.New(slog.DiscardHandler)})
 	runRevoker(t, rv)
 
 	before := attach(t, rv, "alice")
@@ -112,7 +112,7 @@ func TestRedisRevokerSentinelFailover(t *testing.T) {
 func TestRedisRevokerCluster(t *testing.T) {
 	c := redistest.StartCluster(t, 3)
 	store := redisstore.New(c.Client(t), nil)
-	rv := wsmiddleware.NewRevoker(verifier.NewRedisRevocations(c.Client(t), nil), &wsmiddleware.RevokerOptions{Logger: slog.New(slog.DiscardHandler)})
+	rv := wsmiddleware.NewRevoker(redisstore.New(c.Client(t), nil), &wsmiddleware.RevokerOptions{Logger: slog.New(slog.DiscardHandler)})
 	runRevoker(t, rv)
 	users := []string{"alice", "bob", "carol", "dave", "erin", "frank"} // spread over the slots
 	ctxs := make([]context.Context, len(users))
@@ -126,7 +126,7 @@ func TestRedisRevokerCluster(t *testing.T) {
 		}
 		awaitRevoked(t, ctxs[i], revocationDeadline)
 	}
-	last, err := verifier.NewRedisRevocations(c.Client(t), nil).LastRevoked(t.Context(), users)
+	last, err := redisstore.New(c.Client(t), nil).LastRevoked(t.Context(), users)
 	if err != nil || len(last) != len(users) {
 		t.Fatalf("LastRevoked across the cluster = %v, %v", last, err)
 	}

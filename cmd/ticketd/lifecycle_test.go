@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"io"
 	"net/http"
 	"regexp"
@@ -23,7 +24,7 @@ func TestSIGTERMLifecycle(t *testing.T) {
 	rc := rs.Client(t)
 	const key = "lifecycle-service-key-0123456789"
 	cmd := command(t, []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--shutdown-delay=1500ms", "--shutdown-grace=5s"},
-		"TICKETD_REDIS_URL="+rs.URL(), "TICKETD_JWT_HS256_SECRET=lifecycle-secret-0123456789abcdef0123", "TICKETD_SERVICE_KEYS="+key)
+		"TICKETD_REDIS_URL="+rs.URL(), "TICKETD_TICKET_KEYS=1:"+base64.StdEncoding.EncodeToString([]byte("lifecycle-ticket-key-0123456789ab")), "TICKETD_JWT_HS256_SECRET=lifecycle-secret-0123456789abcdef0123", "TICKETD_SERVICE_KEYS="+key)
 	stderr := newLines()
 	cmd.Stderr = stderr
 	startCommand(t, cmd)

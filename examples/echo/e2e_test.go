@@ -19,6 +19,7 @@ import (
 	"github.com/wsticket/wsticket/internal/redistest"
 	"github.com/wsticket/wsticket/internal/testlog"
 	"github.com/wsticket/wsticket/internal/ticketd"
+	"github.com/wsticket/wsticket/verifier"
 	"github.com/wsticket/wsticket/wsmiddleware"
 )
 
@@ -41,7 +42,7 @@ type stack struct {
 // secret and service key, appOrigin allowed.
 func ticketdConfig(redisURL, grpcAddr string) *ticketd.Config {
 	return &ticketd.Config{
-		HTTPAddr: "127.0.0.1:0", GRPCAddr: grpcAddr, RedisURL: redisURL,
+		HTTPAddr: "127.0.0.1:0", GRPCAddr: grpcAddr, RedisURL: redisURL, TicketKeys: verifier.GenerateTicketKeys(),
 		JWTSecret: jwtSecret, ServiceKeys: serviceKey, TicketTTL: 30 * time.Second,
 		AllowedOrigins: []string{appOrigin}, ShutdownGrace: time.Second,
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/issuer/memstore"
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
+	"github.com/wsticket/wsticket/verifier"
 )
 
 // TestMain fails the run if a test leaves a goroutine behind: a gRPC
@@ -75,7 +76,7 @@ func newLimitedEnv(t *testing.T, limits *ratelimit.Limits) *env {
 	c := &clock{}
 	store := memstore.New(nil)
 	t.Cleanup(func() { store.Close() })
-	svc, err := issuer.New(store, &issuer.Options{AllowedOrigins: []string{appOrigin}, Now: c.Now})
+	svc, err := issuer.New(store, &issuer.Options{AllowedOrigins: []string{appOrigin}, Now: c.Now, Keys: testKeys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,3 +224,7 @@ func (e *env) lastRefusal(t *testing.T) string {
 	}
 	return reason
 }
+
+// testKeys sign the tickets of every test service here, so a test can make
+// a well-signed ticket no store holds (a replay, as far as ticketd can tell).
+var testKeys = verifier.GenerateTicketKeys()

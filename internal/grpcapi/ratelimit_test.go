@@ -85,8 +85,8 @@ func TestRedeemRateLimited(t *testing.T) {
 		tk := e.issue(t, "alice", &ticketv1.IssueTicketRequest{Audience: audience})
 		e.mustRedeem(t, &ticketv1.RedeemTicketRequest{Ticket: tk, ClientIp: loopbackIP, Audience: audience}, "alice")
 	}
-	for i := range 2 {
-		_, err := e.redeem(t, &ticketv1.RedeemTicketRequest{Ticket: fmt.Sprintf("garbage-%d", i), ClientIp: loopbackIP, Audience: audience})
+	for range 2 {
+		_, err := e.redeem(t, &ticketv1.RedeemTicketRequest{Ticket: testKeys.NewTicket(), ClientIp: loopbackIP, Audience: audience})
 		wantStatus(t, err, codes.Unauthenticated, "TICKET_REJECTED")
 	}
 	tk := e.issue(t, "alice", &ticketv1.IssueTicketRequest{Audience: audience})
@@ -97,7 +97,7 @@ func TestRedeemRateLimited(t *testing.T) {
 		t.Errorf("audit reason %q, want rate_limited", got)
 	}
 	// Another IP is unaffected.
-	_, err = e.redeem(t, &ticketv1.RedeemTicketRequest{Ticket: "garbage", ClientIp: otherIP, Audience: audience})
+	_, err = e.redeem(t, &ticketv1.RedeemTicketRequest{Ticket: testKeys.NewTicket(), ClientIp: otherIP, Audience: audience})
 	wantStatus(t, err, codes.Unauthenticated, "TICKET_REJECTED")
 	// The refusal did not burn the ticket.
 	clock.Advance(30 * time.Second)
@@ -120,7 +120,7 @@ func TestRateLimiterDown(t *testing.T) {
 	e := newLimitedEnv(t, &ratelimit.Limits{MintPerIP: brokenLimiter{}, RedeemFailuresPerIP: brokenLimiter{}})
 	_, err := e.api.IssueTicket(as(t, loginJWT(t, "alice")), &ticketv1.IssueTicketRequest{Audience: audience})
 	wantStatus(t, err, codes.Unavailable, "")
-	_, err = e.redeem(t, &ticketv1.RedeemTicketRequest{Ticket: "garbage", ClientIp: loopbackIP, Audience: audience})
+	_, err = e.redeem(t, &ticketv1.RedeemTicketRequest{Ticket: testKeys.NewTicket(), ClientIp: loopbackIP, Audience: audience})
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("redeem with the limiter down: %v, want Unavailable", err)
 	}

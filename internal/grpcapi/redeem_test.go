@@ -12,7 +12,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wsticket/wsticket/internal/grpcapi"
-	"github.com/wsticket/wsticket/internal/ticket"
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
 )
 
@@ -101,7 +100,7 @@ func TestRejectionsAreUniform(t *testing.T) {
 		req    func(t *testing.T) *ticketv1.RedeemTicketRequest
 	}{
 		{"unknown", func(t *testing.T) *ticketv1.RedeemTicketRequest {
-			return &ticketv1.RedeemTicketRequest{Ticket: ticket.New(), ClientIp: loopbackIP, Audience: audience}
+			return &ticketv1.RedeemTicketRequest{Ticket: testKeys.NewTicket(), ClientIp: loopbackIP, Audience: audience}
 		}},
 		{"unknown", func(t *testing.T) *ticketv1.RedeemTicketRequest { // revoked
 			req := &ticketv1.RedeemTicketRequest{Ticket: issue(t, &ticketv1.IssueTicketRequest{UserId: "carol", ClientIp: loopbackIP, Audience: audience}), ClientIp: loopbackIP, Audience: audience}

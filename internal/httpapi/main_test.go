@@ -25,6 +25,7 @@ import (
 	"github.com/wsticket/wsticket/internal/ticket"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/issuer/memstore"
+	"github.com/wsticket/wsticket/verifier"
 )
 
 // TestMain fails the run if a test leaves a goroutine behind: a server, a
@@ -93,7 +94,7 @@ func newEnv(t testing.TB, opts *envOptions) *env {
 	store := memstore.New(nil)
 	t.Cleanup(func() { store.Close() })
 	takes := &atomic.Int64{}
-	svc, err := issuer.New(countingStore{store, takes}, &issuer.Options{AllowedOrigins: []string{appOrigin}, Now: c.Now})
+	svc, err := issuer.New(countingStore{store, takes}, &issuer.Options{AllowedOrigins: []string{appOrigin}, Now: c.Now, Keys: testKeys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,3 +328,7 @@ func (e *env) lastRefusal(t testing.TB) string {
 	t.Fatal("no refusal in the audit log")
 	return ""
 }
+
+// testKeys sign the tickets of every test service here, so a test can make
+// a well-signed ticket no store holds (a replay, as far as ticketd can tell).
+var testKeys = verifier.GenerateTicketKeys()

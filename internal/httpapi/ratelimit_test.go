@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wsticket/wsticket/internal/clientip"
 	"github.com/wsticket/wsticket/internal/ratelimit"
+	"github.com/wsticket/wsticket/verifier"
 )
 
 // fakeClock is a settable clock for in-process limiters.
@@ -95,7 +97,7 @@ func TestMintRateLimitPerIP(t *testing.T) {
 	wantRateLimited(t, e.mintReply(t, "dave", map[string]string{"X-Forwarded-For": otherIP}), "30")
 }
 
-// Garbage tickets from one client IP are refused with 429 once its failed
+// Signed but unknown tickets (replays: failures that pass the MAC) from one client IP are refused with 429 once its failed
 // redemptions are used up, before the store is asked; successes do not
 // count, and other IPs are unaffected.
 func TestRedeemFailureLimit(t *testing.T) {
@@ -106,11 +108,11 @@ func TestRedeemFailureLimit(t *testing.T) {
 		tk := e.mint(t, "alice", "", audience)
 		e.mustRedeem(t, redeemRequest{Ticket: tk, ClientIP: loopbackIP, Audience: audience}, "alice")
 	}
-	for i := range 3 {
-		garbage := fmt.Sprintf("garbage-%d", i)
+	for range 3 {
+		garbage := testKeys.NewTicket()
 		wantError(t, e.redeem(t, redeemRequest{Ticket: garbage, ClientIP: loopbackIP, Audience: audience}), http.StatusUnauthorized, "ticket_rejected")
 	}
-	wantRateLimited(t, e.redeem(t, redeemRequest{Ticket: "garbage", ClientIP: loopbackIP, Audience: audience}), "20")
+	wantRateLimited(t, e.redeem(t, redeemRequest{Ticket: testKeys.NewTicket(), ClientIP: loopbackIP, Audience: audience}), "20")
 	if got := e.lastRefusal(t); got != "rate_limited" {
 		t.Errorf("audit reason %q, want rate_limited", got)
 	}
@@ -126,8 +128,8 @@ func TestRedeemFailureLimit(t *testing.T) {
 		t.Fatalf("%d store Takes while refused, want 0", n)
 	}
 	// Another IP, and a request without one, have their own budgets.
-	wantError(t, e.redeem(t, redeemRequest{Ticket: "garbage", ClientIP: otherIP, Audience: audience}), http.StatusUnauthorized, "ticket_rejected")
-	wantError(t, e.redeem(t, redeemRequest{Ticket: "garbage", Audience: audience}), http.StatusUnauthorized, "ticket_rejected")
+	wantError(t, e.redeem(t, redeemRequest{Ticket: testKeys.NewTicket(), ClientIP: otherIP, Audience: audience}), http.StatusUnauthorized, "ticket_rejected")
+	wantError(t, e.redeem(t, redeemRequest{Ticket: testKeys.NewTicket(), Audience: audience}), http.StatusUnauthorized, "ticket_rejected")
 
 	// Once one failure is paid back, the ticket the refusals did not burn
 	// still redeems.
@@ -140,12 +142,12 @@ func TestRedeemFailureLimitAfterServiceKey(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock()
 	e := newEnv(t, &envOptions{limits: &ratelimit.Limits{RedeemFailuresPerIP: limiter(1, clock)}})
-	body := jsonBody(t, redeemRequest{Ticket: "garbage", ClientIP: loopbackIP})
+	body := jsonBody(t, redeemRequest{Ticket: testKeys.NewTicket(), ClientIP: loopbackIP})
 	for range 3 {
 		wantError(t, e.do(t, http.MethodPost, "/v1/tickets/redeem", bearer("svc-wrong-key-0123456789abcdef"), body), http.StatusUnauthorized, "unauthenticated")
 	}
-	wantError(t, e.redeem(t, redeemRequest{Ticket: "garbage", ClientIP: loopbackIP}), http.StatusUnauthorized, "ticket_rejected")
-	wantRateLimited(t, e.redeem(t, redeemRequest{Ticket: "garbage", ClientIP: loopbackIP}), "60")
+	wantError(t, e.redeem(t, redeemRequest{Ticket: testKeys.NewTicket(), ClientIP: loopbackIP}), http.StatusUnauthorized, "ticket_rejected")
+	wantRateLimited(t, e.redeem(t, redeemRequest{Ticket: testKeys.NewTicket(), ClientIP: loopbackIP}), "60")
 	// Still 401 without a key, not 429: the key check comes first.
 	wantError(t, e.do(t, http.MethodPost, "/v1/tickets/redeem", nil, body), http.StatusUnauthorized, "unauthenticated")
 }
@@ -172,7 +174,7 @@ func TestRateLimiterDown(t *testing.T) {
 		t.Errorf("audit reason %q, want limiter_unavailable", got)
 	}
 	before := e.takes.Load()
-	wantError(t, e.redeem(t, redeemRequest{Ticket: "garbage", ClientIP: loopbackIP}), http.StatusServiceUnavailable, "unavailable")
+	wantError(t, e.redeem(t, redeemRequest{Ticket: testKeys.NewTicket(), ClientIP: loopbackIP}), http.StatusServiceUnavailable, "unavailable")
 	if e.takes.Load() != before {
 		t.Error("the store was asked while the limiter was down")
 	}
@@ -185,4 +187,29 @@ func mustTrusted(t *testing.T, cidrs string) clientip.Trusted {
 		t.Fatal(err)
 	}
 	return tr
+}
+
+// Junk cannot lock out a NAT: forged, garbled and truncated tickets from
+// one client IP are refused in process (401 malformed), never reach the
+// store or the failure limit, so a neighbour behind the same IP still
+// redeems a valid ticket after a flood of them (issue 9, finding 6).
+func TestJunkDoesNotLockOutNAT(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	e := newEnv(t, &envOptions{limits: &ratelimit.Limits{RedeemFailuresPerIP: limiter(3, clock)}})
+	valid := e.mint(t, "neighbour", "", audience)
+	forged := verifier.GenerateTicketKeys() // not ticketd's keys
+	before := e.takes.Load()
+	for i := range 100 {
+		junk := []string{"garbage", forged.NewTicket(), valid[:len(valid)-1], valid + "A", strings.ToUpper(valid)}[i%5]
+		r := e.redeem(t, redeemRequest{Ticket: junk, ClientIP: loopbackIP, Audience: audience})
+		wantError(t, r, http.StatusUnauthorized, "ticket_rejected")
+		if got := e.lastRefusal(t); got != "malformed" {
+			t.Fatalf("junk %d refused as %q, want malformed", i, got)
+		}
+	}
+	if n := e.takes.Load() - before; n != 0 {
+		t.Fatalf("junk reached the store %d times, want 0", n)
+	}
+	e.mustRedeem(t, redeemRequest{Ticket: valid, ClientIP: loopbackIP, Audience: audience}, "neighbour")
 }

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/wsticket/wsticket/internal/ticket"
 )
 
 func TestRedeemSuccess(t *testing.T) {
@@ -105,7 +103,7 @@ func TestRedeemRejectionsAreUniform(t *testing.T) {
 		req    func(t *testing.T) redeemRequest
 	}{
 		{"unknown", func(t *testing.T) redeemRequest {
-			return redeemRequest{Ticket: ticket.New(), ClientIP: loopbackIP, Audience: audience}
+			return redeemRequest{Ticket: testKeys.NewTicket(), ClientIP: loopbackIP, Audience: audience}
 		}},
 		{"unknown", func(t *testing.T) redeemRequest { // already redeemed
 			req := redeemRequest{Ticket: e.mint(t, "alice", "", audience), ClientIP: loopbackIP, Audience: audience}

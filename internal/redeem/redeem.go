@@ -36,9 +36,17 @@ type Flow struct {
 // store.
 func (f *Flow) Redeem(ctx context.Context, req verifier.Request, extra ...slog.Attr) (*verifier.Result, []slog.Attr, error) {
 	attrs := []slog.Attr{slog.String("client_ip", req.ClientIP.String()), slog.String("audience", req.Audience), slog.String("origin", req.Origin)}
-	if ticket.Valid(req.Ticket) {
-		attrs = append(attrs, slog.String("ticket_fp", ticket.Sum(req.Ticket).Fingerprint()))
+	if !f.Service.WellFormed(req.Ticket) {
+		// Junk (no ticket format, or no valid MAC) is refused in process:
+		// no storage round trip, no limiter call, and it does not count
+		// against the client IP, so one client's junk cannot lock out the
+		// others behind the same NAT.
+		start := time.Now()
+		_, err := f.Service.Redeem(ctx, req) // ErrMalformed, without I/O
+		f.Metrics.ObserveRedeem(time.Since(start))
+		return nil, attrs, err
 	}
+	attrs = append(attrs, slog.String("ticket_fp", ticket.Sum(req.Ticket).Fingerprint()))
 	// An IP out of failed redemptions is refused before storage is touched.
 	if err := f.Limits.Redeem(ctx, req.ClientIP); err != nil {
 		return nil, attrs, err

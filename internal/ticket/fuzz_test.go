@@ -28,8 +28,11 @@ func FuzzValid(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if !ticket.Valid(s) {
+		if ticket.FormOf(s) != ticket.FormLegacy {
 			return
+		}
+		if !ticket.Valid(s) {
+			t.Fatalf("FormOf(%q) is legacy but Valid is false", s)
 		}
 		if len(s) != ticket.Len || !strings.HasPrefix(s, ticket.Prefix) || !base64url(s[len(ticket.Prefix):]) {
 			t.Fatalf("Valid(%q) but it is not wst_ and 43 base64url characters", s)

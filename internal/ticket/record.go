@@ -5,8 +5,6 @@ import (
 	"net/netip"
 	"sort"
 	"time"
-
-	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // Binding is how strictly the redeeming client's IP must match the bound IP.
@@ -49,16 +47,16 @@ type Record struct {
 }
 
 const (
-	fieldUserID   protowire.Number = 1
-	fieldClientIP protowire.Number = 2
-	fieldBinding  protowire.Number = 3
-	fieldOrigin   protowire.Number = 4
-	fieldAudience protowire.Number = 5
-	fieldIssued   protowire.Number = 6
-	fieldExpires  protowire.Number = 7
-	fieldClaims   protowire.Number = 8
-	fieldMapKey   protowire.Number = 1
-	fieldMapValue protowire.Number = 2
+	fieldUserID   wireNumber = 1
+	fieldClientIP wireNumber = 2
+	fieldBinding  wireNumber = 3
+	fieldOrigin   wireNumber = 4
+	fieldAudience wireNumber = 5
+	fieldIssued   wireNumber = 6
+	fieldExpires  wireNumber = 7
+	fieldClaims   wireNumber = 8
+	fieldMapKey   wireNumber = 1
+	fieldMapValue wireNumber = 2
 )
 
 // Marshal appends the protobuf encoding of r (message wsticket.v1.TicketRecord)
@@ -67,12 +65,12 @@ func (r *Record) Marshal(b []byte) []byte {
 	b = appendString(b, fieldUserID, r.UserID)
 	if r.ClientIP.IsValid() {
 		ip := r.ClientIP.Unmap().AsSlice()
-		b = protowire.AppendTag(b, fieldClientIP, protowire.BytesType)
-		b = protowire.AppendBytes(b, ip)
+		b = appendTag(b, fieldClientIP, bytesType)
+		b = appendBytes(b, ip)
 	}
 	if r.Binding != 0 {
-		b = protowire.AppendTag(b, fieldBinding, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(r.Binding))
+		b = appendTag(b, fieldBinding, varintType)
+		b = appendVarint(b, uint64(r.Binding))
 	}
 	b = appendString(b, fieldOrigin, r.Origin)
 	b = appendString(b, fieldAudience, r.Audience)
@@ -86,30 +84,30 @@ func (r *Record) Marshal(b []byte) []byte {
 		sort.Strings(keys)
 		for _, k := range keys {
 			v := r.Claims[k]
-			n := protowire.SizeTag(fieldMapKey) + protowire.SizeBytes(len(k)) +
-				protowire.SizeTag(fieldMapValue) + protowire.SizeBytes(len(v))
-			b = protowire.AppendTag(b, fieldClaims, protowire.BytesType)
-			b = protowire.AppendVarint(b, uint64(n))
-			b = protowire.AppendTag(b, fieldMapKey, protowire.BytesType)
-			b = protowire.AppendString(b, k)
-			b = protowire.AppendTag(b, fieldMapValue, protowire.BytesType)
-			b = protowire.AppendString(b, v)
+			n := sizeTag(fieldMapKey) + sizeBytes(len(k)) +
+				sizeTag(fieldMapValue) + sizeBytes(len(v))
+			b = appendTag(b, fieldClaims, bytesType)
+			b = appendVarint(b, uint64(n))
+			b = appendTag(b, fieldMapKey, bytesType)
+			b = appendWireString(b, k)
+			b = appendTag(b, fieldMapValue, bytesType)
+			b = appendWireString(b, v)
 		}
 	}
 	return b
 }
 
-func appendString(b []byte, num protowire.Number, s string) []byte {
+func appendString(b []byte, num wireNumber, s string) []byte {
 	if s == "" {
 		return b
 	}
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendString(b, s)
+	b = appendTag(b, num, bytesType)
+	return appendWireString(b, s)
 }
 
 // appendTime writes t in Unix milliseconds. The zero time is written as
 // nothing (0, proto3's unset), as Unmarshal reads it back.
-func appendTime(b []byte, num protowire.Number, t time.Time) []byte {
+func appendTime(b []byte, num wireNumber, t time.Time) []byte {
 	if t.IsZero() {
 		return b
 	}
@@ -117,8 +115,8 @@ func appendTime(b []byte, num protowire.Number, t time.Time) []byte {
 	if v == 0 {
 		return b
 	}
-	b = protowire.AppendTag(b, num, protowire.VarintType)
-	return protowire.AppendVarint(b, uint64(v))
+	b = appendTag(b, num, varintType)
+	return appendVarint(b, uint64(v))
 }
 
 // Unmarshal decodes a record encoded by Marshal or by any protobuf
@@ -127,18 +125,18 @@ func appendTime(b []byte, num protowire.Number, t time.Time) []byte {
 func Unmarshal(b []byte) (*Record, error) {
 	r := &Record{}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := consumeTag(b)
 		if n < 0 {
 			return nil, ErrRecordCorrupt
 		}
 		b = b[n:]
-		want := protowire.BytesType
+		want := bytesType
 		switch num {
 		case fieldBinding, fieldIssued, fieldExpires:
-			want = protowire.VarintType
+			want = varintType
 		case fieldUserID, fieldClientIP, fieldOrigin, fieldAudience, fieldClaims:
 		default:
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+			if n = consumeFieldValue(num, typ, b); n < 0 {
 				return nil, ErrRecordCorrupt
 			}
 			b = b[n:]
@@ -147,8 +145,8 @@ func Unmarshal(b []byte) (*Record, error) {
 		if typ != want {
 			return nil, ErrRecordCorrupt
 		}
-		if want == protowire.VarintType {
-			v, n := protowire.ConsumeVarint(b)
+		if want == varintType {
+			v, n := consumeVarint(b)
 			if n < 0 {
 				return nil, ErrRecordCorrupt
 			}
@@ -156,7 +154,7 @@ func Unmarshal(b []byte) (*Record, error) {
 			r.setVarint(num, v)
 			continue
 		}
-		v, n := protowire.ConsumeBytes(b)
+		v, n := consumeBytes(b)
 		if n < 0 {
 			return nil, ErrRecordCorrupt
 		}
@@ -168,7 +166,7 @@ func Unmarshal(b []byte) (*Record, error) {
 	return r, nil
 }
 
-func (r *Record) setVarint(num protowire.Number, v uint64) {
+func (r *Record) setVarint(num wireNumber, v uint64) {
 	switch num {
 	case fieldBinding:
 		r.Binding = Binding(int32(v))
@@ -187,7 +185,7 @@ func unixMilli(v uint64) time.Time {
 	return time.UnixMilli(int64(v))
 }
 
-func (r *Record) setBytes(num protowire.Number, v []byte) error {
+func (r *Record) setBytes(num wireNumber, v []byte) error {
 	switch num {
 	case fieldUserID:
 		r.UserID = string(v)
@@ -216,12 +214,12 @@ func (r *Record) setBytes(num protowire.Number, v []byte) error {
 
 func unmarshalEntry(b []byte) (k, v string, err error) {
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || typ != protowire.BytesType {
+		num, typ, n := consumeTag(b)
+		if n < 0 || typ != bytesType {
 			return "", "", ErrRecordCorrupt
 		}
 		b = b[n:]
-		s, n := protowire.ConsumeBytes(b)
+		s, n := consumeBytes(b)
 		if n < 0 {
 			return "", "", ErrRecordCorrupt
 		}

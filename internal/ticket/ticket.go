@@ -20,7 +20,8 @@ var Len = len(Prefix) + base64.RawURLEncoding.EncodedLen(randomBytes)
 // Hash is the SHA-256 of a ticket: the only form in which a ticket is stored.
 type Hash [sha256.Size]byte
 
-// New returns a fresh ticket: Prefix followed by 256 bits from crypto/rand,
+// New returns a fresh unsigned ticket of the legacy format (FormLegacy):
+// Prefix followed by 256 bits from crypto/rand,
 // base64url-encoded without padding. Every character is an HTTP token
 // character, so a ticket can travel in Sec-WebSocket-Protocol.
 func New() string {
@@ -32,10 +33,14 @@ func New() string {
 	return string(out)
 }
 
-// Valid reports whether s has the exact form of a ticket: the prefix and
-// the canonical base64url encoding of 32 bytes. A malformed ticket can never
-// exist, so it is refused without a storage round trip.
-func Valid(s string) bool {
+// Valid reports whether s has the exact form of a ticket of either format
+// (see FormOf). A malformed ticket can never exist, so it is refused
+// without a storage round trip.
+func Valid(s string) bool { return FormOf(s) != FormInvalid }
+
+// validLegacy reports whether s has the exact form of an unsigned ticket:
+// the prefix and the canonical base64url encoding of 32 bytes.
+func validLegacy(s string) bool {
 	if len(s) != Len || s[:len(Prefix)] != Prefix {
 		return false
 	}

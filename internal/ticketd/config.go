@@ -14,6 +14,7 @@ import (
 	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/internal/tlsconfig"
 	"github.com/wsticket/wsticket/issuer"
+	"github.com/wsticket/wsticket/verifier"
 )
 
 // Config is ticketd's configuration. Every field is set by a flag and by a
@@ -32,12 +33,18 @@ type Config struct {
 	JWTCopyClaims     []string
 	ServiceKeys       string // comma-separated, each KEY or op+op:KEY
 	TicketTTL         time.Duration
-	AllowedOrigins    []string
-	TrustedProxies    clientip.Trusted
-	IPBinding         issuer.IPBinding
-	CookiePath        string
-	ShutdownGrace     time.Duration
-	ShutdownDelay     time.Duration
+	// TicketKeys sign tickets; nil: generated at start (embedded store,
+	// --dev). Required with Redis (ParseConfig).
+	TicketKeys *verifier.TicketKeys
+	// LegacyTicketWindow: how long after start unsigned tickets of the
+	// previous format still redeem (rolling upgrades); 0: never.
+	LegacyTicketWindow time.Duration
+	AllowedOrigins     []string
+	TrustedProxies     clientip.Trusted
+	IPBinding          issuer.IPBinding
+	CookiePath         string
+	ShutdownGrace      time.Duration
+	ShutdownDelay      time.Duration
 	// Redis WAIT after each burn: for RedisWaitReplicas (0: off) replicas,
 	// for up to RedisWaitTimeout (0: the verifier's default).
 	RedisWaitReplicas int
@@ -114,6 +121,20 @@ func (c *Config) settings() []setting {
 		{flag: "tls-key-file", env: "TICKETD_TLS_KEY_FILE", usage: "PEM private key of --tls-cert-file, re-read with it", set: str(&c.TLSKeyFile)},
 		{flag: "tls-client-ca-file", env: "TICKETD_TLS_CLIENT_CA_FILE", usage: "PEM CAs that verify client certificates, re-read when the file changes; clients may present one (browsers need not); needs --tls-cert-file", set: str(&c.TLSClientCAFile)},
 		{flag: "tls-client-identities", env: "TICKETD_TLS_CLIENT_IDENTITIES", usage: "comma-separated identity=op+op: a client certificate's URI SAN (spiffe://...) or DNS SAN and the operations it is granted (issue, redeem, revoke); needs --tls-client-ca-file", set: str(&c.TLSClientIdentities)},
+		{flag: "ticket-keys", env: "TICKETD_TICKET_KEYS", usage: "comma-separated ID:BASE64SECRET ticket keys (ID 1-255, secret >= 32 bytes, such as 1:$(openssl rand -base64 32)); the first signs new tickets, all are accepted, so a key can be rotated with two live; shared by every ticketd replica and every verifier redeeming from the same Redis; required with --redis-url; default: one generated at start (embedded store); prefer the variable", set: func(s string) (err error) {
+			c.TicketKeys = nil
+			if s != "" {
+				c.TicketKeys, err = verifier.ParseTicketKeys(s)
+			}
+			return err
+		}},
+		{flag: "legacy-ticket-window", env: "TICKETD_LEGACY_TICKET_WINDOW", def: "15m", usage: "for how long after start ticketd still redeems unsigned tickets minted by a previous wsticket version (a rolling upgrade: they live at most 5m); 0s refuses them from the start; 0s to 1h", set: func(s string) (err error) {
+			c.LegacyTicketWindow, err = time.ParseDuration(s)
+			if err == nil && (c.LegacyTicketWindow < 0 || c.LegacyTicketWindow > time.Hour) {
+				err = errors.New("want a duration from 0s to 1h")
+			}
+			return err
+		}},
 		{flag: "ticket-ttl", env: "TICKETD_TICKET_TTL", def: issuer.DefaultTTL.String(), usage: "ticket lifetime, a Go duration from 1s to " + issuer.MaxTTL.String(), set: func(s string) (err error) {
 			c.TicketTTL, err = time.ParseDuration(s)
 			return err
@@ -276,4 +297,14 @@ func (c *Config) serverTLS(logger *slog.Logger) (*tlsconfig.Reloader, error) {
 		return nil, fmt.Errorf("TICKETD_TLS_*: %w", err)
 	}
 	return r, nil
+}
+
+// checkTicketKeys refuses Redis without ticket keys: every replica and
+// every Redis verifier must check the same MACs, and a key generated at
+// start would make each replica refuse the others' tickets.
+func (c *Config) checkTicketKeys() error {
+	if c.RedisURL != "" && c.TicketKeys == nil && !c.Dev {
+		return errors.New("TICKETD_TICKET_KEYS (--ticket-keys) is required with TICKETD_REDIS_URL: every ticketd replica and Redis verifier must share the keys tickets are signed with (generate one with: echo 1:$(openssl rand -base64 32))")
+	}
+	return nil
 }

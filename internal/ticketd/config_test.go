@@ -52,15 +52,16 @@ func TestParseConfigDefaults(t *testing.T) {
 	t.Parallel()
 	cfg := parse(t, nil, nil)
 	want := &ticketd.Config{
-		HTTPAddr:      "127.0.0.1:8080",
-		GRPCAddr:      "127.0.0.1:9090",
-		TicketTTL:     30 * time.Second,
-		IPBinding:     issuer.BindStrict,
-		JWTLeeway:     30 * time.Second,
-		JWTUserClaim:  "sub",
-		CookiePath:    "/",
-		ShutdownGrace: 10 * time.Second,
-		LogFormat:     "json",
+		HTTPAddr:           "127.0.0.1:8080",
+		GRPCAddr:           "127.0.0.1:9090",
+		TicketTTL:          30 * time.Second,
+		IPBinding:          issuer.BindStrict,
+		JWTLeeway:          30 * time.Second,
+		JWTUserClaim:       "sub",
+		CookiePath:         "/",
+		ShutdownGrace:      10 * time.Second,
+		LegacyTicketWindow: 15 * time.Minute,
+		LogFormat:          "json",
 		// Defaults: 60/1m, 600/1m, 30/1m.
 		MintLimitPerUser:        ratelimit.Limit{N: 60, Per: time.Minute},
 		MintLimitPerIP:          ratelimit.Limit{N: 600, Per: time.Minute},
@@ -107,6 +108,11 @@ var settings = []setting{
 		return c.TLSClientIdentities == "spiffe://prod.example/ns/chat/sa/ws-gateway=redeem,issuer.internal=issue+revoke"
 	}},
 	{"ticket-ttl", "TICKETD_TICKET_TTL", "1m30s", func(c *ticketd.Config) bool { return c.TicketTTL == 90*time.Second }},
+	{"ticket-keys", "TICKETD_TICKET_KEYS", "2:" + strings.Repeat("QUJD", 11) + ",1:" + strings.Repeat("WFla", 11), func(c *ticketd.Config) bool {
+		ids := c.TicketKeys.IDs()
+		return len(ids) == 2 && ids[0] == 2 && ids[1] == 1
+	}},
+	{"legacy-ticket-window", "TICKETD_LEGACY_TICKET_WINDOW", "0s", func(c *ticketd.Config) bool { return c.LegacyTicketWindow == 0 }},
 	{"allowed-origins", "TICKETD_ALLOWED_ORIGINS", "https://a.example.test, https://b.example.test:8443,", func(c *ticketd.Config) bool {
 		return slices.Equal(c.AllowedOrigins, []string{"https://a.example.test", "https://b.example.test:8443"})
 	}},
@@ -260,6 +266,7 @@ func TestParseConfigFlagOverridesEnv(t *testing.T) {
 		JWTUserClaim:            "sub",
 		CookiePath:              "/",
 		ShutdownGrace:           10 * time.Second,
+		LegacyTicketWindow:      15 * time.Minute,
 		LogFormat:               "json",
 		MintLimitPerUser:        ratelimit.Limit{N: 60, Per: time.Minute},
 		MintLimitPerIP:          ratelimit.Limit{N: 600, Per: time.Minute},

@@ -29,6 +29,7 @@ import (
 	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/internal/redistest"
 	"github.com/wsticket/wsticket/internal/ticketd"
+	"github.com/wsticket/wsticket/issuer/redisstore"
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
 	"github.com/wsticket/wsticket/verifier"
 )
@@ -94,6 +95,7 @@ func fcOpen(t *testing.T, redisURL, verifierAddr string, noLimits bool) *fcEnv {
 	t.Helper()
 	cfg := testConfig()
 	cfg.RedisURL = redisURL
+	cfg.TicketKeys = testTicketKeys
 	cfg.TicketTTL = 2 * time.Minute
 	if !noLimits {
 		generous := ratelimit.Limit{N: 1_000_000, Per: time.Minute}
@@ -115,7 +117,7 @@ func fcOpen(t *testing.T, redisURL, verifierAddr string, noLimits bool) *fcEnv {
 		DialTimeout: 2 * time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second, PoolTimeout: 2 * time.Second,
 	})
 	t.Cleanup(func() { rc.Close() })
-	e.verifier = verifier.NewRedis(rc, nil)
+	e.verifier = verifier.New(redisstore.New(rc, nil), nil)
 	return e
 }
 

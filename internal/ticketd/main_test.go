@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wsticket/wsticket/internal/ticketd"
+	"github.com/wsticket/wsticket/verifier"
 )
 
 // TestMain fails the run if a test leaves a goroutine behind: a ticketd
@@ -171,3 +172,7 @@ func wantFree(t *testing.T, addr string) {
 	}
 	ln.Close()
 }
+
+// testTicketKeys are the ticket keys of every ticketd these tests run on
+// Redis: replicas on one Redis share them, as in production.
+var testTicketKeys = verifier.GenerateTicketKeys()

@@ -53,6 +53,7 @@ func TestRateLimitSharedByTwoInstances(t *testing.T) {
 	newInstance := func() *ticketd.Main {
 		cfg := testConfig()
 		cfg.RedisURL = srv.URL()
+		cfg.TicketKeys = testTicketKeys
 		cfg.MintLimitPerUser = limit
 		return start(t, cfg, nil)
 	}

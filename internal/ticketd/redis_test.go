@@ -36,6 +36,7 @@ func TestRedisReadiness(t *testing.T) {
 	srv := redistest.Start(t)
 	cfg := testConfig()
 	cfg.RedisURL = srv.URL()
+	cfg.TicketKeys = testTicketKeys
 	m := start(t, cfg, nil)
 	c := client(t)
 	readyz := func() int {
@@ -105,6 +106,7 @@ func TestRedisDownAtStart(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig()
 	cfg.RedisURL = "redis://" + freeAddr(t) + "/0"
+	cfg.TicketKeys = testTicketKeys
 	m := start(t, cfg, nil)
 	r := mustDo(t, client(t), http.MethodGet, "http://"+m.HTTPAddr()+"/readyz", nil, "")
 	if r.status != http.StatusServiceUnavailable {

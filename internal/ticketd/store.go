@@ -16,7 +16,6 @@ import (
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/issuer/memstore"
 	"github.com/wsticket/wsticket/issuer/redisstore"
-	"github.com/wsticket/wsticket/verifier"
 )
 
 func storeName(cfg *Config) string {
@@ -65,13 +64,7 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (issuer.Store
 		log.Warn("redis not answering yet; not ready until it does", "error", err)
 	}
 	limits := newLimits(cfg, func(l ratelimit.Limit) ratelimit.Limiter { return ratelimit.NewRedis(client, l) })
-	store := redisstore.New(client, nil)
-	if cfg.RedisWaitReplicas > 0 {
-		// The burn is the store's Take half, verifier.RedisStore.
-		store.RedisStore = verifier.NewRedisStore(client, &verifier.RedisOptions{
-			WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: wait,
-		})
-	}
+	store := redisstore.New(client, &redisstore.Options{WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: wait})
 	return store, limits, client.Close, nil
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/wsticket/wsticket/internal/revhub"
 	"github.com/wsticket/wsticket/issuer"
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
+	"github.com/wsticket/wsticket/verifier"
 )
 
 // Main is a running ticketd.
@@ -79,6 +80,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			m.closeListeners()
 		}
 	}()
+	if err := cfg.checkTicketKeys(); err != nil {
+		return err
+	}
 	if cfg.Dev {
 		if err := checkLoopback(cfg.HTTPAddr, cfg.GRPCAddr); err != nil {
 			return err
@@ -142,7 +146,14 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	m.closeStore = closeStore
-	m.Service, err = issuer.New(store, &issuer.Options{TTL: cfg.TicketTTL, IPBinding: cfg.IPBinding, AllowedOrigins: cfg.AllowedOrigins})
+	keys := cfg.TicketKeys
+	if keys == nil {
+		keys = verifier.GenerateTicketKeys() // one process: embedded store or --dev
+	}
+	m.Service, err = issuer.New(store, &issuer.Options{
+		TTL: cfg.TicketTTL, IPBinding: cfg.IPBinding, AllowedOrigins: cfg.AllowedOrigins,
+		Keys: keys, AcceptLegacyUntil: time.Now().Add(cfg.LegacyTicketWindow),
+	})
 	if err != nil {
 		closeStore()
 		return err
@@ -224,7 +235,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}()
 	m.Logger.Info("ticketd serving", "http", m.HTTPAddr(), "grpc", m.GRPCAddr(),
 		"store", storeName(cfg), "ticket_ttl", m.Service.TTL().String(), "ip_binding", cfg.IPBinding.String(), "dev", cfg.Dev,
-		"tls", serverTLS != nil, "client_certs", cfg.TLSClientCAFile != "")
+		"tls", serverTLS != nil, "client_certs", cfg.TLSClientCAFile != "", "ticket_keys", keys.String())
 	if dev != nil {
 		dev.printBanner(m.Stdout, storeName(cfg), m.HTTPAddr(), m.GRPCAddr(), m.Service.TTL())
 	}

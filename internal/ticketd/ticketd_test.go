@@ -75,7 +75,11 @@ func TestOpenRefuses(t *testing.T) {
 		{"only separators", func(c *ticketd.Config) { c.ServiceKeys = " , ," }, "TICKETD_SERVICE_KEYS", nil},
 		{"short service key", func(c *ticketd.Config) { c.ServiceKeys = serviceKey + ",tooshort-key" }, "TICKETD_SERVICE_KEYS", []string{"tooshort-key", serviceKey}},
 		{"allowed origin *", func(c *ticketd.Config) { c.AllowedOrigins = []string{"*"} }, "origin", nil},
-		{"bad Redis URL", func(c *ticketd.Config) { c.RedisURL = "http://user:hunter2-redis-pw@redis.internal/0" }, "TICKETD_REDIS_URL", []string{"hunter2-redis-pw"}},
+		{"Redis without ticket keys", func(c *ticketd.Config) { c.RedisURL = "redis://127.0.0.1:1/0" }, "TICKETD_TICKET_KEYS", nil},
+		{"bad Redis URL", func(c *ticketd.Config) {
+			c.RedisURL = "http://user:hunter2-redis-pw@redis.internal/0"
+			c.TicketKeys = testTicketKeys
+		}, "TICKETD_REDIS_URL", []string{"hunter2-redis-pw"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

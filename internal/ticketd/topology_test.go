@@ -33,6 +33,7 @@ func startPair(t *testing.T, redisURL string) *pair {
 	newInstance := func() *ticketd.Main {
 		cfg := testConfig()
 		cfg.RedisURL = redisURL
+		cfg.TicketKeys = testTicketKeys
 		cfg.MintLimitPerUser = limit
 		return start(t, cfg, nil)
 	}
@@ -231,6 +232,7 @@ func TestRedisWaitReplicasSetting(t *testing.T) {
 	} {
 		cfg := testConfig()
 		cfg.RedisURL, cfg.RedisWaitReplicas, cfg.RedisWaitTimeout = tc.url, 1, tc.wait
+		cfg.TicketKeys = testTicketKeys
 		m := &ticketd.Main{Config: cfg}
 		if err := m.Open(t.Context()); err == nil || !strings.Contains(err.Error(), tc.want) {
 			m.Close()
@@ -257,6 +259,7 @@ func TestRedisWaitReplicas(t *testing.T) {
 	}
 	cfg := testConfig()
 	cfg.RedisURL = primary.URL()
+	cfg.TicketKeys = testTicketKeys
 	// Generous: a busy machine must not make the in-sync redeem fail.
 	cfg.RedisWaitReplicas, cfg.RedisWaitTimeout = 1, 500*time.Millisecond
 	logs := &testlog.Buffer{}

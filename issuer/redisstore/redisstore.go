@@ -15,26 +15,50 @@ import (
 // be: the longest lifetime a ticket may have, plus a margin.
 const indexTTL = 5*time.Minute + 10*time.Second
 
-// Options configures New.
+// Options configures New. The zero value is ready to use.
 type Options struct {
-	// KeyPrefix namespaces every key. Default: "wsticket:".
+	// KeyPrefix namespaces every key, and must be the same in ticketd and
+	// in every verifier that redeems from the same Redis. Default:
+	// "wsticket:".
 	KeyPrefix string
-	// Now returns the current time, used to trim expired index entries.
-	// Default: time.Now.
+	// WaitReplicas, when above 0, makes every burn wait until that many
+	// replicas have acknowledged it (Redis WAIT, sent with the GETDEL on
+	// the same connection). A burn that fewer replicas acknowledged within
+	// WaitTimeout fails the redeem closed (verifier.ErrUnavailable and
+	// ErrNotReplicated), even though the primary has burned the ticket: an
+	// unreplicated burn can be undone by a failover. Needs a *redis.Client
+	// (standalone or Sentinel) or a *redis.ClusterClient. Default 0: the
+	// primary's word is enough, and a failover before the burn reaches a
+	// replica can bring the ticket back until its TTL ends.
+	WaitReplicas int
+	// WaitTimeout bounds the wait for replicas. Keep it well below the
+	// client's ReadTimeout and the verifier's timeout. Default: 100ms.
+	WaitTimeout time.Duration
+	// Now returns the current time, used to trim expired index entries and
+	// to date revocations. Default: time.Now.
 	Now func() time.Time
 }
 
-// Store is the Redis store. It does not own the client: closing the client
-// is the caller's job.
+// Store keeps everything wsticket keeps in Redis: tickets (Put, Take),
+// revocations (RevokeUser) and the revocation feed (Watch, LastRevoked).
+// It implements verifier.Store, verifier.RevocationFeed and issuer.Store.
+// It does not own the client: closing the client is the caller's job.
 type Store struct {
-	*verifier.RedisStore       // Take: GETDEL
-	*verifier.RedisRevocations // Watch, LastRevoked: what RevokeUser publishes
-	client                     redis.UniversalClient
-	prefix                     string
-	now                        func() time.Time
+	client       redis.UniversalClient
+	prefix       string
+	waitReplicas int
+	waitTimeout  time.Duration
+	ping         time.Duration // a silent subscription is pinged after this
+	now          func() time.Time
 }
 
+var _ verifier.Store = (*Store)(nil)
+
 // New returns a Store over client. opts may be nil.
+//
+// Give the client redis.Options.ContextTimeoutEnabled = true (and short
+// Read/WriteTimeouts), so the verifier's per-redeem timeout also bounds
+// socket I/O and a slow Redis fails the upgrade closed in bounded time.
 func New(client redis.UniversalClient, opts *Options) *Store {
 	var o Options
 	if opts != nil {
@@ -43,15 +67,22 @@ func New(client redis.UniversalClient, opts *Options) *Store {
 	if o.KeyPrefix == "" {
 		o.KeyPrefix = ticket.DefaultKeyPrefix
 	}
+	if o.WaitReplicas < 0 {
+		o.WaitReplicas = 0
+	}
+	if o.WaitTimeout <= 0 {
+		o.WaitTimeout = defaultWaitTimeout
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	return &Store{
-		RedisStore:       verifier.NewRedisStore(client, &verifier.RedisOptions{KeyPrefix: o.KeyPrefix}),
-		RedisRevocations: verifier.NewRedisRevocations(client, &verifier.RedisOptions{KeyPrefix: o.KeyPrefix}),
-		client:           client,
-		prefix:           o.KeyPrefix,
-		now:              o.Now,
+		client:       client,
+		prefix:       o.KeyPrefix,
+		waitReplicas: o.WaitReplicas,
+		waitTimeout:  o.WaitTimeout,
+		ping:         15 * time.Second,
+		now:          o.Now,
 	}
 }
 

@@ -253,7 +253,7 @@ func TestFailClosed(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
 	svc := newService(t, redisstore.New(c, nil), &issuer.Options{Timeout: 300 * time.Millisecond})
-	direct := verifier.NewRedis(srv.Client(t), &verifier.RedisOptions{Options: &verifier.Options{Timeout: 300 * time.Millisecond}})
+	direct := verifier.New(redisstore.New(srv.Client(t), nil), &verifier.Options{Timeout: 300 * time.Millisecond})
 	ctx := t.Context()
 	m, err := svc.Mint(ctx, mintReq)
 	if err != nil {
@@ -367,8 +367,8 @@ func TestKeyPrefix(t *testing.T) {
 	if len(keys) != 3 {
 		t.Errorf("keys %q: want two records and one index", keys)
 	}
-	other := verifier.NewRedis(c, nil) // default prefix
-	same := verifier.NewRedis(c, &verifier.RedisOptions{KeyPrefix: "app1:"})
+	other := verifier.New(redisstore.New(c, nil), nil) // default prefix
+	same := verifier.New(redisstore.New(c, &redisstore.Options{KeyPrefix: "app1:"}), nil)
 	for _, tc := range []struct {
 		name string
 		v    *verifier.Direct

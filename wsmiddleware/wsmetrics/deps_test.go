@@ -29,7 +29,7 @@ func TestDeps(t *testing.T) {
 		{mod + "/wsmiddleware", mod + "/verifier", []string{prom}},
 		{mod + "/wsmiddleware/coderws", "github.com/coder/websocket", []string{prom}},
 		{mod + "/wsmiddleware/gorillaws", "github.com/gorilla/websocket", []string{prom}},
-		{mod + "/verifier", "github.com/redis/go-redis/v9", []string{prom}},
+		{mod + "/verifier", mod + "/internal/ticket", []string{prom, "github.com/redis/go-redis/v9"}},
 		{mod + "/clientlib", "google.golang.org/grpc", []string{prom}},
 	} {
 		out, err := exec.Command("go", "list", "-deps", tc.pkg).CombinedOutput()

@@ -1,4 +1,4 @@
-package verifier
+package redisstore
 
 import (
 	"context"
@@ -10,41 +10,18 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wsticket/wsticket/internal/ticket"
+	"github.com/wsticket/wsticket/verifier"
 )
 
-// RedisRevocations is the revocation feed of ticketd's Redis store: a
-// revocation is remembered under <prefix>r:<user> (RevocationRetention) and
-// then published on the channel <prefix>revocations. It works with
-// standalone, Sentinel and Cluster clients (Cluster forwards PUBLISH to
-// every node).
-type RedisRevocations struct {
-	client redis.UniversalClient
-	prefix string
-	// ping is how long a quiet subscription waits before checking the
-	// connection with PING; twice that without an answer breaks it.
-	ping time.Duration
-}
+var _ verifier.RevocationFeed = (*Store)(nil)
 
-var _ RevocationFeed = (*RedisRevocations)(nil)
+var errSubscriptionLost = errors.New("redisstore: revocation subscription lost")
 
-// NewRedisRevocations returns the revocation feed of ticketd's Redis store
-// behind client. Only opts.KeyPrefix is used; opts may be nil.
-func NewRedisRevocations(client redis.UniversalClient, opts *RedisOptions) *RedisRevocations {
-	prefix := ticket.DefaultKeyPrefix
-	if opts != nil && opts.KeyPrefix != "" {
-		prefix = opts.KeyPrefix
-	}
-	return &RedisRevocations{client: client, prefix: prefix, ping: 15 * time.Second}
-}
-
-// errSubscriptionLost: the pub/sub connection broke or stopped answering.
-var errSubscriptionLost = errors.New("verifier: revocation subscription lost")
-
-// Watch implements RevocationFeed with SUBSCRIBE. A connection that
+// Watch implements verifier.RevocationFeed with SUBSCRIBE. A connection that
 // breaks, or stays silent through a PING, ends the watch: go-redis would
 // resubscribe by itself, but the revocations published in between would be
 // lost without the caller's knowing.
-func (f *RedisRevocations) Watch(ctx context.Context, h RevocationHandler) error {
+func (f *Store) Watch(ctx context.Context, h verifier.RevocationHandler) error {
 	ps := f.client.Subscribe(ctx, ticket.RevocationChannel(f.prefix))
 	defer ps.Close()
 	// A blocked read does not watch ctx; closing the subscription ends it.
@@ -85,11 +62,11 @@ func (f *RedisRevocations) Watch(ctx context.Context, h RevocationHandler) error
 	}
 }
 
-// LastRevoked implements RevocationFeed with one pipeline of GETs (one per
+// LastRevoked implements verifier.RevocationFeed with one pipeline of GETs (one per
 // user, so Cluster routes each to its slot).
-func (f *RedisRevocations) LastRevoked(ctx context.Context, users []string) (map[string]time.Time, error) {
-	if len(users) > MaxRevocationQuery {
-		return nil, fmt.Errorf("verifier: LastRevoked for %d users, more than %d", len(users), MaxRevocationQuery)
+func (f *Store) LastRevoked(ctx context.Context, users []string) (map[string]time.Time, error) {
+	if len(users) > verifier.MaxRevocationQuery {
+		return nil, fmt.Errorf("redisstore: LastRevoked for %d users, more than %d", len(users), verifier.MaxRevocationQuery)
 	}
 	out := map[string]time.Time{}
 	if len(users) == 0 {
@@ -118,10 +95,10 @@ func (f *RedisRevocations) LastRevoked(ctx context.Context, users []string) (map
 	return out, nil
 }
 
-func decodeRevocation(payload string) (Revocation, bool) {
+func decodeRevocation(payload string) (verifier.Revocation, bool) {
 	user, ms, ok := ticket.DecodeRevocation(payload)
 	if !ok {
-		return Revocation{}, false
+		return verifier.Revocation{}, false
 	}
-	return Revocation{User: user, At: time.UnixMilli(ms)}, true
+	return verifier.Revocation{User: user, At: time.UnixMilli(ms)}, true
 }

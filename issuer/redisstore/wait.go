@@ -1,4 +1,4 @@
-package verifier
+package redisstore
 
 import (
 	"context"
@@ -11,13 +11,13 @@ import (
 )
 
 // ErrNotReplicated: a burn was acknowledged by fewer replicas than
-// RedisOptions.WaitReplicas within WaitTimeout. It always comes with
+// Options.WaitReplicas within WaitTimeout. It always comes with
 // ErrUnavailable, so the redeem is refused: the primary has burned the
 // ticket, but a failover before the burn reaches a replica would bring the
 // ticket back, and admitting it now could admit it twice.
-var ErrNotReplicated = errors.New("verifier: burn not acknowledged by enough replicas")
+var ErrNotReplicated = errors.New("redisstore: burn not acknowledged by enough replicas")
 
-// defaultWaitTimeout is RedisOptions.WaitTimeout's default: long enough
+// defaultWaitTimeout is Options.WaitTimeout's default: long enough
 // for a healthy replica on the same network to acknowledge (one round trip
 // plus the replica's processing), short enough that a lagging replica
 // costs an upgrade little more than a slow Redis would.
@@ -32,19 +32,19 @@ const maxRedirects = 3
 // GETDEL and WAIT must share one connection: they go in one pipeline (not
 // MULTI, inside which WAIT does not block) on the client for the key's
 // primary.
-func (s *RedisStore) takeReplicated(ctx context.Context, key string) ([]byte, error) {
+func (s *Store) takeReplicated(ctx context.Context, key string) ([]byte, error) {
 	switch c := s.client.(type) {
 	case *redis.Client:
 		return s.getDelWait(ctx, c, key, false)
 	case *redis.ClusterClient:
 		return s.takeReplicatedCluster(ctx, c, key)
 	}
-	return nil, fmt.Errorf("verifier: WaitReplicas needs a *redis.Client or *redis.ClusterClient, not %T", s.client)
+	return nil, fmt.Errorf("redisstore: WaitReplicas needs a *redis.Client or *redis.ClusterClient, not %T", s.client)
 }
 
 // getDelWait sends GETDEL key and WAIT in one pipeline on c, after ASKING
 // when asking. A miss burned nothing, so its WAIT reply does not matter.
-func (s *RedisStore) getDelWait(ctx context.Context, c *redis.Client, key string, asking bool) ([]byte, error) {
+func (s *Store) getDelWait(ctx context.Context, c *redis.Client, key string, asking bool) ([]byte, error) {
 	var (
 		getdel *redis.StringCmd
 		wait   *redis.IntCmd
@@ -82,7 +82,7 @@ func (s *RedisStore) getDelWait(ctx context.Context, c *redis.Client, key string
 // following MOVED (the slot has moved) and ASK (the slot is moving and the
 // key has already left) redirects. go-redis cannot pipeline WAIT through a
 // ClusterClient, whose routing sends WAIT to every shard.
-func (s *RedisStore) takeReplicatedCluster(ctx context.Context, cc *redis.ClusterClient, key string) ([]byte, error) {
+func (s *Store) takeReplicatedCluster(ctx context.Context, cc *redis.ClusterClient, key string) ([]byte, error) {
 	node, err := cc.MasterForKey(ctx, key)
 	if err != nil {
 		return nil, err
@@ -122,7 +122,7 @@ func masterAt(ctx context.Context, cc *redis.ClusterClient, addr string) (*redis
 		return nil
 	})
 	if err == nil && found == nil {
-		err = fmt.Errorf("verifier: redirected to %s, which is not a cluster master", addr)
+		err = fmt.Errorf("redisstore: redirected to %s, which is not a cluster master", addr)
 	}
 	return found, err
 }

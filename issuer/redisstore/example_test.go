@@ -1,4 +1,4 @@
-package verifier_test
+package redisstore_test
 
 import (
 	"context"
@@ -8,13 +8,14 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wsticket/wsticket/issuer/redisstore"
 	"github.com/wsticket/wsticket/verifier"
 )
 
 // A WebSocket server on a Sentinel-managed Redis with two replicas makes
 // each burn wait for one replica, so that a failover cannot undo it. A
 // burn no replica acknowledged in time is refused as unavailable.
-func ExampleNewRedis_waitReplicas() {
+func ExampleOptions_waitReplicas() {
 	client := redis.NewFailoverClient(&redis.FailoverOptions{
 		MasterName:    "mymaster",
 		SentinelAddrs: []string{"sentinel-1:26379", "sentinel-2:26379", "sentinel-3:26379"},
@@ -25,12 +26,12 @@ func ExampleNewRedis_waitReplicas() {
 		WriteTimeout:          time.Second,
 	})
 	defer client.Close()
-	v := verifier.NewRedis(client, &verifier.RedisOptions{WaitReplicas: 1, WaitTimeout: 100 * time.Millisecond})
+	v := verifier.New(redisstore.New(client, &redisstore.Options{WaitReplicas: 1, WaitTimeout: 100 * time.Millisecond}), nil)
 
 	var req verifier.Request // from the upgrade request
 	_, err := v.Redeem(context.Background(), req)
 	switch {
-	case errors.Is(err, verifier.ErrNotReplicated):
+	case errors.Is(err, redisstore.ErrNotReplicated):
 		// Burned on the primary but on no replica yet: refused (503);
 		// the client mints a new ticket.
 		log.Printf("redeem refused: %v", err)
