@@ -109,7 +109,10 @@ export interface ConnectOptions {
    * open connection with 4401 (kind "rejected"), or closed with 4440 again right after renewing (kind "expired").
    */
   onAuthError?: (error: WsTicketError) => void;
-  /** Default true (500 ms initial delay, 30 s cap, unlimited attempts). false: never reconnect. */
+  /**
+   * Default true (500 ms initial delay, 30 s cap, unlimited attempts, stable after 5 s, floors 1 s after
+   * 1012 and 2 s after 1013). false: never reconnect, and never renew an expired session.
+   */
   reconnect?: boolean | ReconnectOptions;
   /** Query transport's parameter name. Default "ticket". */
   queryParam?: string;
