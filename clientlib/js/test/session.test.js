@@ -435,3 +435,12 @@ test("503 backs off; with Retry-After that is the floor; an unusable Retry-After
   assert.deepEqual(env.of("reconnecting").map((e) => e.delayMs), [10_050, 100, 200, 400]);
   sock.close();
 });
+
+test("the new reconnect options are validated like the others", () => {
+  const env = makeEnv();
+  for (const name of ["stableAfterMs", "serviceRestartFloorMs", "tryAgainLaterFloorMs"]) {
+    assert.throws(() => connect(env.options({ reconnect: { [name]: -1 } })), TypeError, name);
+    assert.throws(() => connect(env.options({ reconnect: { [name]: "5" } })), TypeError, name);
+  }
+  assert.equal(env.calls.length, 0);
+});
