@@ -12,8 +12,20 @@ const TRANSPORTS = ["query", "subprotocol", "cookie", "first-message"];
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const MAX_TIMER_MS = 2147483647;
 
-/** Synthetic close code after the ticket endpoint answered 401. */
+/**
+ * 4401: the synthetic close code after the ticket endpoint answered 401, and
+ * the server's close code for a rejected ticket (first-message) or a
+ * rejected re-authentication (on an open connection: the client stops).
+ */
 export const CLOSE_UNAUTHENTICATED = 4401;
+/** 1008 with reason "revoked": the server revoked the user or session. The client stops. */
+export const CLOSE_REVOKED = 1008;
+/** 4440 "session expired": the login behind the connection expired. The client renews once. */
+export const CLOSE_SESSION_EXPIRED = 4440;
+/** 1012 (service restart): reconnect after at least reconnect.serviceRestartFloorMs. */
+export const CLOSE_SERVICE_RESTART = 1012;
+/** 1013 (try again later): reconnect after at least reconnect.tryAgainLaterFloorMs. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 
 /** The error carried by "error" events and passed to onAuthError. It never holds a ticket. */
 export class WsTicketError extends Error {
@@ -51,7 +63,9 @@ export function connect(options) {
   let binaryType = "blob";
   let ws = null; // the current underlying socket, if any
   let run = 0; // bumped whenever an attempt is abandoned; stale callbacks compare it
-  let failures = 0; // reconnect attempts since the last successful open
+  let failures = 0; // reconnect attempts since the last stable connection
+  let renewing = false; // renewed after a session expiry; no stable connection or auth_ok since
+  let reauthing = null; // {abort} of the re-authentication mint in flight
   let timer = null; // the backoff timer
   let abort = null; // aborts the ticket request in flight
   let userClosed = false;
@@ -128,6 +142,7 @@ export function connect(options) {
     timer = null;
     abort?.abort();
     abort = null;
+    cancelReauth();
     if (ws) discard(ws);
     try {
       notify?.();
@@ -142,8 +157,16 @@ export function connect(options) {
     if (ws === s) ws = null;
   }
 
-  // After a failed attempt or a lost connection: back off and try again, or stop.
-  function retry(last) {
+  function cancelReauth() {
+    reauthing?.abort();
+    reauthing = null;
+  }
+
+  // After a failed attempt or a lost connection: back off and try again, or
+  // stop. The delay is full jitter over the exponential cap, added to
+  // floorMs (1012, 1013, Retry-After); immediate (the one renewal after a
+  // session expiry) skips the backoff.
+  function retry(last, { floorMs = 0, immediate = false } = {}) {
     ws = null;
     if (done || userClosed) return;
     readyState = 0;
@@ -152,8 +175,11 @@ export function connect(options) {
       return;
     }
     failures += 1;
-    const cap = Math.min(o.maxDelayMs, o.initialDelayMs * 2 ** Math.min(failures - 1, 1023));
-    const delayMs = Math.min(Math.floor(o.random() * cap), MAX_TIMER_MS);
+    let delayMs = 0;
+    if (!immediate) {
+      const cap = Math.min(o.maxDelayMs, o.initialDelayMs * 2 ** Math.min(failures - 1, 1023));
+      delayMs = Math.min(floorMs + Math.floor(o.random() * cap), MAX_TIMER_MS);
+    }
     emit("reconnecting", { attempt: failures, delayMs });
     if (done || userClosed) return; // a listener called close()
     const id = run;
@@ -202,7 +228,10 @@ export function connect(options) {
       throw new WsTicketError("refused", `wsticket: the ticket endpoint refused the request (${res.status})`, { status: res.status });
     }
     if (!res.ok) {
-      throw new WsTicketError("ticket", `wsticket: the ticket endpoint answered ${res.status}`, { status: res.status });
+      const err = new WsTicketError("ticket", `wsticket: the ticket endpoint answered ${res.status}`, { status: res.status });
+      const wait = retryAfterMs(res);
+      if (wait !== undefined) err.retryAfterMs = wait;
+      throw err;
     }
     // Cookie transport: ticketd set an HttpOnly cookie; script never sees the ticket.
     if (o.transport === "cookie") return null;
@@ -235,13 +264,61 @@ export function connect(options) {
     }
   }
 
+  // Final answers from the ticket endpoint stop the client: 401 goes to
+  // onAuthError; another 4xx that will not change on retry is an "error"
+  // and closes with 4000 + its status. Reports whether err was one.
+  function stopOnFinalMintError(err) {
+    if (err.kind === "auth") {
+      finish({ code: CLOSE_UNAUTHENTICATED, reason: "unauthenticated", wasClean: false }, () => o.onAuthError?.(err));
+      return true;
+    }
+    if (err.kind === "refused") {
+      finish({ code: 4000 + err.status, reason: "ticket request refused", wasClean: false }, () => emit("error", { error: err }));
+      return true;
+    }
+    return false;
+  }
+
+  // The server's {"type":"reauth"} on the open socket s: mint a fresh ticket
+  // exactly as for a connect (getAuthHeader asked again) and answer
+  // {"type":"auth","ticket":...}. One mint at a time; a repeated reauth
+  // while one is in flight is answered by it. The cookie transport cannot
+  // answer in-band (script never holds its ticket): it waits for the
+  // session-expiry close and renews by reconnecting.
+  function reauth(s, id) {
+    if (reauthing !== null || o.transport === "cookie") return;
+    const controller = typeof AbortController === "function" ? new AbortController() : null;
+    const mine = { abort: () => controller?.abort() };
+    reauthing = mine;
+    const live = () => reauthing === mine && id === run && ws === s && readyState === 1 && !done;
+    mint(controller?.signal).then(
+      (ticket) => {
+        if (!live()) return;
+        reauthing = null;
+        try {
+          s.send(JSON.stringify({ type: "auth", ticket }));
+        } catch {
+          // Closing already: its close event decides what happens next.
+        }
+      },
+      (err) => {
+        if (!live()) return;
+        reauthing = null;
+        if (stopOnFinalMintError(err)) return;
+        // The connection stays open; a repeated reauth frame tries again,
+        // else the session-expiry close leads to one renewal.
+        emit("error", { error: err });
+      },
+    ).catch((err) => queueMicrotask(() => { throw err; }));
+  }
+
   async function attempt() {
     const id = ++run;
     // A failed attempt: exactly one "error", then a retry (or the final "close").
-    const failed = (error, last) => {
+    const failed = (error, last, mode) => {
       if (id !== run) return;
       emit("error", { error });
-      if (id === run) retry(last); // unless a listener called close()
+      if (id === run) retry(last, mode); // unless a listener called close()
     };
 
     const controller = typeof AbortController === "function" ? new AbortController() : null;
@@ -252,16 +329,9 @@ export function connect(options) {
     } catch (err) {
       if (id !== run) return;
       abort = null;
-      // Final answers from the ticket endpoint: 401 goes to onAuthError;
-      // another 4xx that will not change on retry is an "error" and
-      // closes with 4000 + its status.
-      if (err.kind === "auth") {
-        return finish({ code: CLOSE_UNAUTHENTICATED, reason: "unauthenticated", wasClean: false }, () => o.onAuthError?.(err));
-      }
-      if (err.kind === "refused") {
-        return finish({ code: 4000 + err.status, reason: "ticket request refused", wasClean: false }, () => emit("error", { error: err }));
-      }
-      return failed(err);
+      if (stopOnFinalMintError(err)) return;
+      // 429 or 503 with Retry-After: wait at least that long.
+      return failed(err, undefined, { floorMs: err.retryAfterMs ?? 0 });
     }
     if (id !== run) return;
     abort = null;
@@ -281,10 +351,11 @@ export function connect(options) {
     try { s.binaryType = binaryType; } catch { /* not supported by this implementation */ }
 
     let opened = false;
+    let openedAt = 0;
     let authTimer = null;
     const becomeOpen = () => {
       opened = true;
-      failures = 0;
+      openedAt = o.now();
       protocol = s.protocol || "";
       readyState = 1;
       emit("open", {});
@@ -311,13 +382,28 @@ export function connect(options) {
       }, o.firstMessageTimeoutMs);
     };
 
+    // Only a connection that stayed open for stableAfterMs resets the
+    // backoff (and ends a session-expiry renewal): one that the server
+    // closes right after opening keeps backing off.
+    const settle = () => {
+      if (opened && o.now() - openedAt >= o.stableAfterMs) {
+        failures = 0;
+        renewing = false;
+      }
+    };
+
     s.onmessage = (ev) => {
       if (id !== run) return;
-      if (opened) return emit("message", { data: ev.data });
-      if (authTimer === null || typeof ev.data !== "string") return; // dropped before auth_ok
-      let msg = null;
-      try { msg = JSON.parse(ev.data); } catch { return; }
-      if (msg && typeof msg === "object" && msg.type === "auth_ok") {
+      const control = controlFrame(ev.data);
+      if (opened) {
+        if (control === null) return emit("message", { data: ev.data });
+        // reauth and auth_ok are the client's; the application never sees them.
+        if (control.type === "reauth") reauth(s, id);
+        else renewing = false; // auth_ok: the session was extended in-band
+        return;
+      }
+      if (authTimer === null) return; // dropped before auth_ok
+      if (control?.type === "auth_ok") {
         o.clearTimeout(authTimer);
         authTimer = null;
         becomeOpen();
@@ -330,9 +416,11 @@ export function connect(options) {
       if (id !== run) return;
       if (authTimer !== null) o.clearTimeout(authTimer);
       authTimer = null;
+      cancelReauth();
       discard(s);
       const last = { code: 1006, reason: "", wasClean: false };
       if (userClosed) return finish(last);
+      settle();
       failed(new WsTicketError("socket", "wsticket: WebSocket error"), last);
     };
 
@@ -340,13 +428,36 @@ export function connect(options) {
       if (id !== run) return;
       if (authTimer !== null) o.clearTimeout(authTimer);
       authTimer = null;
+      cancelReauth();
       ws = null;
       const last = { code: ev.code, reason: ev.reason ?? "", wasClean: !!ev.wasClean };
       if (userClosed) return finish(last);
-      if (!opened) {
-        return failed(new WsTicketError("closed", `wsticket: the connection closed before it opened (code ${ev.code})`, { code: ev.code }), last);
+      settle();
+      const code = ev.code;
+      const stop = (kind, message) => finish(last, () => o.onAuthError?.(new WsTicketError(kind, message, { code })));
+      if (code === CLOSE_REVOKED && last.reason === "revoked") {
+        return stop("revoked", "wsticket: the server revoked the session (1008)");
       }
-      retry(last);
+      if (opened && code === CLOSE_UNAUTHENTICATED) {
+        return stop("rejected", "wsticket: the server rejected the re-authentication (4401)");
+      }
+      let mode;
+      if (code === CLOSE_SESSION_EXPIRED) {
+        // Renew once: mint at once (a refreshed login mints, an expired one
+        // gets 401 and stops). Expiring again before a stable connection or
+        // an auth_ok means the login cannot be renewed: stop, never loop.
+        if (renewing) return stop("expired", "wsticket: the session expired again right after it was renewed (4440)");
+        renewing = true;
+        mode = { immediate: true };
+      } else if (code === CLOSE_SERVICE_RESTART) {
+        mode = { floorMs: o.serviceRestartFloorMs };
+      } else if (code === CLOSE_TRY_AGAIN_LATER) {
+        mode = { floorMs: o.tryAgainLaterFloorMs };
+      }
+      if (!opened) {
+        return failed(new WsTicketError("closed", `wsticket: the connection closed before it opened (code ${code})`, { code }), last, mode);
+      }
+      retry(last, mode);
     };
   }
 
@@ -385,8 +496,12 @@ function normalize(opts) {
   const initialDelayMs = rc.initialDelayMs ?? 500;
   const maxDelayMs = rc.maxDelayMs ?? 30000;
   const maxAttempts = rc.maxAttempts ?? Infinity;
+  const stableAfterMs = rc.stableAfterMs ?? 5000;
+  const serviceRestartFloorMs = rc.serviceRestartFloorMs ?? 1000;
+  const tryAgainLaterFloorMs = rc.tryAgainLaterFloorMs ?? 2000;
   const firstMessageTimeoutMs = opts.firstMessageTimeoutMs ?? 5000;
-  for (const [name, v] of Object.entries({ initialDelayMs, maxDelayMs, maxAttempts, firstMessageTimeoutMs })) {
+  const numbers = { initialDelayMs, maxDelayMs, maxAttempts, stableAfterMs, serviceRestartFloorMs, tryAgainLaterFloorMs, firstMessageTimeoutMs };
+  for (const [name, v] of Object.entries(numbers)) {
     if (typeof v !== "number" || Number.isNaN(v) || v < 0) throw new TypeError(`wsticket: ${name} must be a number >= 0`);
   }
 
@@ -398,19 +513,49 @@ function normalize(opts) {
   const setT = opts.setTimeout ?? ((fn, ms) => globalThis.setTimeout(fn, ms));
   const clearT = opts.clearTimeout ?? ((t) => globalThis.clearTimeout(t));
   const random = opts.random ?? Math.random;
+  const now = opts.now ?? (typeof globalThis.performance?.now === "function" ? () => globalThis.performance.now() : Date.now);
 
   return {
     ticketUrl, url, transport, protocols: [...protocols], queryParam,
     audience: opts.audience,
     getAuthHeader: opts.getAuthHeader,
     onAuthError: opts.onAuthError,
-    initialDelayMs, maxDelayMs, maxAttempts, firstMessageTimeoutMs,
+    initialDelayMs, maxDelayMs, maxAttempts, stableAfterMs, serviceRestartFloorMs, tryAgainLaterFloorMs,
+    firstMessageTimeoutMs,
     WebSocket: WS,
     fetch: (u, i) => fetchFn(u, i),
     setTimeout: (fn, ms) => setT(fn, ms),
     clearTimeout: (t) => clearT(t),
     random: () => random(),
+    now: () => now(),
   };
+}
+
+// The in-band control frames the client handles itself: a JSON text frame
+// whose "type" is exactly "reauth" or "auth_ok". Anything else (binary, not
+// JSON, another type) is the application's and is delivered untouched.
+function controlFrame(data) {
+  if (typeof data !== "string" || !(data.includes("reauth") || data.includes("auth_ok"))) return null;
+  let msg;
+  try {
+    msg = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (!msg || typeof msg !== "object" || Array.isArray(msg)) return null;
+  return msg.type === "reauth" || msg.type === "auth_ok" ? msg : null;
+}
+
+// Retry-After in delta-seconds (an HTTP-date is ignored), in milliseconds.
+function retryAfterMs(res) {
+  let v = null;
+  try {
+    v = res.headers?.get?.("Retry-After") ?? null;
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== "string" || !/^\s*\d+\s*$/.test(v)) return undefined;
+  return Math.min(Number(v.trim()) * 1000, MAX_TIMER_MS);
 }
 
 function escapeRe(s) {

@@ -81,7 +81,7 @@ test("backoff: defaults are 500 ms initial and 30 s cap", async () => {
   sock.close();
 });
 
-test("the attempt counter resets after a successful open", async () => {
+test("a connection that stayed open for stableAfterMs resets the backoff", async () => {
   const env = makeEnv({ random: () => 0.999999 });
   const sock = env.record(connect(env.options({ reconnect: { initialDelayMs: 100, maxDelayMs: 10_000 } })));
   (await env.nextSocket(1)).serverRefuse();
@@ -90,9 +90,47 @@ test("the attempt counter resets after a successful open", async () => {
   await env.clock.advance(10_000);
   const ws3 = await env.nextSocket(3);
   ws3.serverOpen();
+  await env.clock.advance(5000); // the default stableAfterMs
   ws3.serverClose(1006, "", false);
   assert.deepEqual(env.of("reconnecting").map((e) => [e.attempt, e.delayMs]), [[1, 99], [2, 199], [1, 99]]);
   sock.close();
+});
+
+test("quick open-close cycles keep growing the backoff (stableAfterMs)", async () => {
+  const env = makeEnv({ random: () => 0.999999 });
+  const sock = env.record(connect(env.options({ reconnect: { initialDelayMs: 100, maxDelayMs: 100_000, stableAfterMs: 3000 } })));
+  for (let n = 1; n <= 6; n++) {
+    const ws = await env.nextSocket(n);
+    ws.serverOpen();
+    await env.clock.advance(2999); // open, but not for stableAfterMs
+    ws.serverClose(1000, "bye");
+    await env.clock.advance(100_000);
+  }
+  assert.equal(env.of("open").length, 6);
+  assert.deepEqual(env.of("reconnecting").map((e) => [e.attempt, e.delayMs]), [
+    [1, 99], [2, 199], [3, 399], [4, 799], [5, 1599], [6, 3199],
+  ]);
+  // Open exactly stableAfterMs: the next drop is attempt 1 again.
+  const ws = await env.nextSocket(7);
+  ws.serverOpen();
+  await env.clock.advance(3000);
+  ws.serverClose(1000, "bye");
+  assert.deepEqual(env.of("reconnecting").at(-1).attempt, 1);
+  sock.close();
+});
+
+test("maxAttempts counts quick open-close cycles: they do not refill the attempts", async () => {
+  const env = makeEnv();
+  const sock = env.record(connect(env.options({ reconnect: { maxAttempts: 2 } })));
+  for (let n = 1; n <= 3; n++) {
+    const ws = await env.nextSocket(n);
+    ws.serverOpen();
+    ws.serverClose(1000, "bye");
+    await env.clock.advance(60_000);
+  }
+  assert.equal(env.sockets.length, 3);
+  assert.deepEqual(env.of("close").map((e) => e.code), [1000]);
+  assert.equal(sock.readyState, 3);
 });
 
 test("a refused upgrade (error then close 1006) is a failed attempt with exactly one error event", async () => {

@@ -8,8 +8,14 @@ const { connect } = mod;
 const here = (p) => new URL(p, import.meta.url);
 const METHODS = ["log", "info", "warn", "error", "debug", "trace", "dir", "dirxml", "table", "group", "groupCollapsed", "assert", "count", "timeLog"];
 
-// Runs every transport through success, server drops, refusals, timeouts,
-// endpoint failures and a final 401, collecting what escaped the client.
+const REAUTH = '{"type":"reauth","expires_at":"2030-01-01T00:05:00Z"}';
+const AUTH_OK = '{"type":"auth_ok","expires_at":"2030-01-01T01:05:00Z"}';
+
+// Runs every transport through success, in-band re-authentication (answered
+// and failed), a service restart, a session expiry and its renewal, server
+// drops, refusals, timeouts, endpoint failures and a final 401, then the
+// session-ending closes (revoked, re-auth rejected, expired again),
+// collecting what escaped the client.
 async function fullRun() {
   const escaped = [];
   const secrets = [JWT, AUTH];
@@ -20,22 +26,41 @@ async function fullRun() {
       ws.serverOpen(transport === "subprotocol" ? "wsticket" : "chat.v1");
       if (transport === "first-message") ws.serverMessage('{"type":"auth_ok"}');
     };
-    let ws = await env.nextSocket(1);
+    let k = 0;
+    let ws = await env.nextSocket(++k);
     accept(ws);
     sock.send("hello");
     ws.serverMessage("hello");
+    ws.serverMessage(REAUTH); // answered with a fresh ticket
+    await flush();
+    ws.serverMessage(AUTH_OK);
+    env.plan.push(503);
+    ws.serverMessage(REAUTH); // its mint fails
+    await flush();
+    if (transport !== "cookie") {
+      assert.equal(ws.sent.filter((m) => m.includes(env.tickets[1])).length, 1, `${transport}: a reauth ticket was sent`);
+    }
+    ws.serverClose(1012, "restart");
+    await env.clock.advance(60_000);
+    ws = await env.nextSocket(++k);
+    accept(ws);
+    ws.serverClose(4440, "session expired"); // renewed once
+    await env.clock.advance(60_000);
+    ws = await env.nextSocket(++k);
+    accept(ws);
+    await env.clock.advance(10_000); // stable
     ws.serverClose(1006, "", false); // dropped
     await env.clock.advance(60_000);
-    (await env.nextSocket(2)).serverRefuse(); // refused upgrade
+    (await env.nextSocket(++k)).serverRefuse(); // refused upgrade
     await env.clock.advance(60_000);
-    ws = await env.nextSocket(3);
+    ws = await env.nextSocket(++k);
     if (transport === "first-message") {
       ws.serverOpen();
       ws.serverClose(4401, "ticket rejected");
       await env.clock.advance(60_000);
-      (await env.nextSocket(4)).serverOpen();
+      (await env.nextSocket(++k)).serverOpen();
       await env.clock.advance(60_000); // auth timeout
-      ws = await env.nextSocket(5);
+      ws = await env.nextSocket(++k);
     }
     accept(ws);
     env.plan.push(503, new TypeError("Failed to fetch"), 401);
@@ -44,6 +69,26 @@ async function fullRun() {
     assert.equal(sock.readyState, 3, `${transport}: stopped after the 401`);
     escaped.push(...env.events, sock.protocol, sock.url);
     secrets.push(...env.tickets);
+    // The closes that end a session, each after an answered reauth.
+    for (const [code, reason, again] of [[1008, "revoked"], [4401, "rejected"], [4440, "session expired", true]]) {
+      const e3 = makeEnv();
+      const s3 = e3.record(connect(e3.options({ transport, onAuthError: (e) => escaped.push(e) })));
+      let w = await e3.nextSocket(1);
+      accept(w);
+      w.serverMessage(REAUTH);
+      await flush();
+      w.serverClose(code, reason);
+      if (again) {
+        await e3.clock.advance(0);
+        w = await e3.nextSocket(2);
+        accept(w);
+        w.serverClose(code, reason);
+      }
+      await e3.clock.advance(60_000);
+      assert.equal(s3.readyState, 3, `${transport}: ${code} ends the session`);
+      escaped.push(...e3.events);
+      secrets.push(...e3.tickets);
+    }
     if (transport === "subprotocol") {
       // A server echoing the secret entry.
       const env2 = makeEnv();

@@ -18,10 +18,10 @@ export async function waitFor(pred, what = "condition") {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-export function json(status, body) {
+export function json(status, body, headers = {}) {
   return new Response(body === undefined ? null : JSON.stringify(body), {
     status,
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...headers },
   });
 }
 
@@ -122,6 +122,9 @@ export function makeEnv({ random = () => 0.5 } = {}) {
     pending() {
       return timers.size;
     },
+    now() {
+      return now;
+    },
     // Runs every timer due within ms, letting promises settle after each.
     async advance(ms) {
       const target = now + ms;
@@ -148,6 +151,7 @@ export function makeEnv({ random = () => 0.5 } = {}) {
     fetch: env.fetch,
     setTimeout: env.clock.setTimeout,
     clearTimeout: env.clock.clearTimeout,
+    now: env.clock.now,
     random,
     ...extra,
   });
