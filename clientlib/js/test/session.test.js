@@ -444,3 +444,22 @@ test("the new reconnect options are validated like the others", () => {
   }
   assert.equal(env.calls.length, 0);
 });
+
+test("first-message: 4440 before auth_ok is a failed attempt that renews once, then stops", async () => {
+  const env = makeEnv();
+  const seen = [];
+  const sock = env.record(connect(env.options({ transport: "first-message", onAuthError: (e) => seen.push(e) })));
+  const ws1 = await env.nextSocket(1);
+  ws1.serverOpen();
+  ws1.serverClose(CLOSE_SESSION_EXPIRED, "session expired");
+  assert.deepEqual(env.of("error").map((e) => [e.error.kind, e.error.code]), [["closed", 4440]]);
+  assert.deepEqual(env.of("reconnecting").map((e) => e.delayMs), [0]);
+  await env.clock.advance(0);
+  const ws2 = await env.nextSocket(2);
+  ws2.serverOpen();
+  ws2.serverClose(CLOSE_SESSION_EXPIRED, "session expired");
+  await env.clock.advance(600_000);
+  assert.equal(env.sockets.length, 2);
+  assert.deepEqual(seen.map((e) => e.kind), ["expired"]);
+  assert.equal(sock.readyState, 3);
+});
