@@ -21,10 +21,27 @@ var (
 
 // InvalidError is an ErrInvalid with its reason, which names only the
 // offending field and so may be shown to the caller. It matches ErrInvalid.
-type InvalidError struct{ Reason string }
+// An InvalidError made from a verifier identifier check also matches
+// verifier.ErrInvalidInput.
+type InvalidError struct {
+	Reason string
+	err    error
+}
 
 func (e *InvalidError) Error() string        { return "issuer: invalid request: " + e.Reason }
 func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+func (e *InvalidError) Unwrap() error        { return e.err }
+
+// checkInput returns the first of the verifier identifier checks' errors
+// as an InvalidError, or nil.
+func checkInput(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return &InvalidError{Reason: err.Error(), err: err}
+		}
+	}
+	return nil
+}
 
 func invalid(format string, args ...any) error {
 	return &InvalidError{Reason: fmt.Sprintf(format, args...)}

@@ -117,8 +117,8 @@ func (s *Service) WellFormed(t string) bool { return s.verifier.WellFormed(t) }
 // RevokeUser kills every outstanding ticket of userID minted before the
 // call, and reports how many it killed.
 func (s *Service) RevokeUser(ctx context.Context, userID string) (int, error) {
-	if userID == "" {
-		return 0, invalid("empty user ID")
+	if err := checkInput(verifier.CheckUserID(userID)); err != nil {
+		return 0, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wsticket/wsticket/internal/clientip"
 	"github.com/wsticket/wsticket/internal/ticket"
+	"github.com/wsticket/wsticket/verifier"
 )
 
 // MintRequest is who a ticket is for and where it may be used from.
@@ -69,15 +70,10 @@ func (s *Service) Mint(ctx context.Context, req MintRequest) (*Minted, error) {
 }
 
 func (s *Service) validate(req *MintRequest) error {
+	if err := checkInput(verifier.CheckUserID(req.UserID), verifier.CheckAudience(req.Audience), verifier.CheckOrigin(req.Origin)); err != nil {
+		return err
+	}
 	switch {
-	case req.UserID == "":
-		return invalid("no user ID")
-	case len(req.UserID) > ticket.MaxUserIDLen || !utf8.ValidString(req.UserID):
-		return invalid("user ID is not valid UTF-8 of at most %d bytes", ticket.MaxUserIDLen)
-	case len(req.Audience) > ticket.MaxAudienceLen || !utf8.ValidString(req.Audience):
-		return invalid("audience is not valid UTF-8 of at most %d bytes", ticket.MaxAudienceLen)
-	case len(req.Origin) > ticket.MaxOriginLen:
-		return invalid("origin longer than %d bytes", ticket.MaxOriginLen)
 	case !s.OriginAllowed(req.Origin):
 		return ErrOriginNotAllowed
 	case s.binding != BindOff && !req.ClientIP.IsValid():

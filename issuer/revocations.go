@@ -24,14 +24,14 @@ func (s *Service) Watch(ctx context.Context, h verifier.RevocationHandler) error
 
 // LastRevoked returns when each of users was last revoked, within
 // verifier.RevocationRetention. More than verifier.MaxRevocationQuery
-// users, or an empty user ID, is ErrInvalid; a store failure ErrUnavailable.
+// users, or a user ID verifier.CheckUserID refuses, is ErrInvalid; a store failure ErrUnavailable.
 func (s *Service) LastRevoked(ctx context.Context, users []string) (map[string]time.Time, error) {
 	if len(users) > verifier.MaxRevocationQuery {
 		return nil, invalid("more than %d users", verifier.MaxRevocationQuery)
 	}
 	for _, u := range users {
-		if u == "" {
-			return nil, invalid("empty user ID")
+		if err := checkInput(verifier.CheckUserID(u)); err != nil {
+			return nil, err
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)

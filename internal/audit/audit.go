@@ -28,7 +28,7 @@ func Reason(err error) string {
 		return "forbidden"
 	case errors.Is(err, issuer.ErrOriginNotAllowed):
 		return "origin_not_allowed"
-	case errors.Is(err, issuer.ErrInvalid):
+	case errors.Is(err, issuer.ErrInvalid), errors.Is(err, verifier.ErrInvalidInput):
 		return "invalid"
 	case errors.Is(err, ratelimit.ErrLimited):
 		return "rate_limited"

@@ -137,6 +137,21 @@ func TestJWT(t *testing.T) {
 		return func(t *testing.T) string { return sign(t, jwt.SigningMethodHS256, secret, c) }
 	}
 	valid := hs256(good())
+	// withHeader signs good claims with HS256 and extra header parameters.
+	withHeader := func(h map[string]any) func(t *testing.T) string {
+		return func(t *testing.T) string {
+			t.Helper()
+			tok := jwt.NewWithClaims(jwt.SigningMethodHS256, good())
+			for k, v := range h {
+				tok.Header[k] = v
+			}
+			s, err := tok.SignedString(secret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	}
 
 	for _, tc := range []struct {
 		name  string
@@ -186,6 +201,13 @@ func TestJWT(t *testing.T) {
 		{"empty", func(*testing.T) string { return "" }, ""},
 		{"garbage", func(*testing.T) string { return "not a token" }, ""},
 		{"garbage segments", func(*testing.T) string { return "a.b.c" }, ""},
+		{"crit naming b64", withHeader(map[string]any{"crit": []string{"b64"}, "b64": false}), ""},
+		{"crit naming an unknown parameter", withHeader(map[string]any{"crit": []string{"exp-policy"}, "exp-policy": 1}), ""},
+		{"crit empty array", withHeader(map[string]any{"crit": []string{}}), ""},
+		{"crit not an array", withHeader(map[string]any{"crit": "b64"}), ""},
+		{"crit null", withHeader(map[string]any{"crit": nil}), ""},
+		{"b64 false without crit", withHeader(map[string]any{"b64": false}), ""},
+		{"b64 true", withHeader(map[string]any{"b64": true}), ""},
 		{"bearer prefix left on", func(t *testing.T) string { return "Bearer " + valid(t) }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,17 +17,17 @@ const (
 )
 
 // TICKETD_SERVICE_KEYS entries: a plain KEY grants everything, op+op:KEY
-// only what it names, and a prefix that is not only operation names is
+// only what it names, and a prefix that is not letters and '+' only is
 // part of a plain key.
 func TestServiceKeyGrants(t *testing.T) {
 	t.Parallel()
-	const colonKey = "svc:abcdefghijklmnop"
-	keys, err := auth.NewServiceKeys(fullKey + ", redeem:" + redeemKey + ",revoke+issue: " + revokeKey + "," + colonKey + ",redem:" + redeemKey)
+	const colonKey = "svc-1:abcdefghijklmnop"
+	keys, err := auth.NewServiceKeys(fullKey + ", redeem:" + redeemKey + ",revoke+issue: " + revokeKey + "," + colonKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if keys.Len() != 5 {
-		t.Errorf("Len = %d, want 5", keys.Len())
+	if keys.Len() != 4 {
+		t.Errorf("Len = %d, want 4", keys.Len())
 	}
 	for _, tc := range []struct {
 		key  string
@@ -36,12 +36,11 @@ func TestServiceKeyGrants(t *testing.T) {
 		{fullKey, auth.AllGrants},
 		{redeemKey, auth.Grants(auth.OpRedeem)},
 		{revokeKey, auth.Grants(auth.OpRevoke | auth.OpIssue)},
-		{colonKey, auth.AllGrants},             // "svc" is not an operation: a plain key
-		{"redem:" + redeemKey, auth.AllGrants}, // a misspelt scope is a plain key too
-		{"redeem:" + redeemKey, 0},             // the scope is not part of the key
-		{" " + redeemKey, 0},                   // presented keys are exact
-		{redeemKey[:len(redeemKey)-1], 0},      // a prefix
-		{redeemKey + "x", 0},                   // a suffix
+		{colonKey, auth.AllGrants},        // "svc-1" is no scope list: a plain key
+		{"redeem:" + redeemKey, 0},        // the scope is not part of the key
+		{" " + redeemKey, 0},              // presented keys are exact
+		{redeemKey[:len(redeemKey)-1], 0}, // a prefix
+		{redeemKey + "x", 0},              // a suffix
 		{"", 0},
 	} {
 		if got := keys.Grants(tc.key); got != tc.want {
@@ -68,6 +67,11 @@ func TestServiceKeyGrantsRefused(t *testing.T) {
 		{"scope without a key", "redeem:", "shorter"},
 		{"scope padded to length", "redeem:      tiny-key-x", "shorter"},
 		{"operation twice in a scope", "redeem+redeem:" + redeemKey, "twice"},
+		{"misspelt scope", "redem:" + redeemKey, `scope "redem": unknown operation "redem" (want issue, redeem or revoke)`},
+		{"misspelt scope in a list", "issue+revok:" + redeemKey, `scope "issue+revok"`},
+		{"upper-case scope", "REDEEM:" + redeemKey, `scope "REDEEM"`},
+		{"letters-only prefix", "svc:" + redeemKey, `scope "svc"`},
+		{"empty name in a scope", "redeem+:" + redeemKey, "unknown operation"},
 		{"same key twice", fullKey + "," + fullKey, "same key"},
 		{"same key, two scopes", "redeem:" + redeemKey + ",revoke:" + redeemKey, "same key"},
 		{"same key scoped and not", redeemKey + ",redeem:" + redeemKey, "same key"},

@@ -104,16 +104,3 @@ func ParseGrants(s string) (Grants, error) {
 	}
 	return g, nil
 }
-
-// onlyOpNames reports whether s is known operation names joined by '+'.
-func onlyOpNames(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, name := range strings.Split(s, "+") {
-		if _, err := ParseOp(name); err != nil {
-			return false
-		}
-	}
-	return true
-}

@@ -137,7 +137,20 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 // keyFor returns the keys that may verify t: the HMAC secret for HS256 only,
 // and for any other algorithm the public keys that list it (all of them
 // are tried, so key rotation needs no kid) and the JWKS key its kid names.
+//
+// It first refuses a header that asks for processing ticketd does not do:
+// any "crit" parameter (RFC 7515 §4.1.11: a recipient must refuse a token
+// whose critical extensions it does not understand, and ticketd
+// understands none; an empty or non-array crit is malformed anyway), and
+// any "b64" (RFC 7797 unencoded payloads, which golang-jwt would verify as
+// if encoded).
 func (v *JWT) keyFor(t *jwt.Token) (any, error) {
+	if _, ok := t.Header["crit"]; ok {
+		return nil, errors.New("token header has crit: no critical extension is understood")
+	}
+	if _, ok := t.Header["b64"]; ok {
+		return nil, errors.New("token header has b64: unencoded payloads are not supported")
+	}
 	alg := t.Method.Alg()
 	if alg == jwt.SigningMethodHS256.Alg() {
 		if len(v.secret) == 0 {

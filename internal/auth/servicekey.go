@@ -25,9 +25,12 @@ type ServiceKeys struct {
 //	op+op:KEY      the key grants only the operations named, such as
 //	               redeem:KEY or issue+revoke:KEY
 //
-// The part before the first ':' is a scope only when it is nothing but
-// known operation names joined by '+'; otherwise the whole entry is a plain
-// key (so "svc:KEY" is the key "svc:KEY", with every grant). Each key, the
+// The part before the first ':' is a scope when it is nothing but letters
+// and '+': then every name in it must be a known operation, or the entry
+// is refused with an error naming the bad scope and the valid operations,
+// so that a misspelt "redem:KEY" never becomes a plain key with every
+// grant. Any other prefix (one with a digit, '-', '_', ...) is part of a
+// plain key: "svc-1:KEY" is the key "svc-1:KEY", with every grant. Each key, the
 // part a service presents, must be at least MinServiceKeyLen characters; a
 // key listed twice is an error. Errors name an entry by its position,
 // never by its text.
@@ -42,10 +45,10 @@ func NewServiceKeys(csv string) (*ServiceKeys, error) {
 		}
 		n++
 		key, g := entry, AllGrants
-		if i := strings.IndexByte(entry, ':'); i > 0 && onlyOpNames(entry[:i]) {
+		if i := strings.IndexByte(entry, ':'); i > 0 && looksLikeScope(entry[:i]) {
 			var err error
 			if g, err = ParseGrants(entry[:i]); err != nil {
-				return nil, fmt.Errorf("auth: service key %d: scope: %w", n, err)
+				return nil, fmt.Errorf("auth: service key %d: scope %q: %w", n, entry[:i], err)
 			}
 			key = strings.TrimSpace(entry[i+1:])
 		}
@@ -91,3 +94,14 @@ func (k *ServiceKeys) Grants(key string) Grants {
 // Valid reports whether key is one of the configured keys, whatever it
 // grants. It takes the same constant time as Grants.
 func (k *ServiceKeys) Valid(key string) bool { return k.Grants(key) != 0 }
+
+// looksLikeScope reports whether s, the part of an entry before ':', is
+// letters and '+' only: a scope list, perhaps misspelt.
+func looksLikeScope(s string) bool {
+	for _, c := range []byte(s) {
+		if c != '+' && (c|0x20 < 'a' || c|0x20 > 'z') {
+			return false
+		}
+	}
+	return s != ""
+}

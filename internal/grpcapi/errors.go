@@ -37,6 +37,7 @@ func (e invalidArg) Error() string { return string(e) }
 func toStatus(err error) error {
 	var ia invalidArg
 	var limited *ratelimit.LimitedError
+	var input *verifier.InputError
 	switch {
 	case errors.As(err, &limited):
 		return retryLater(limited.RetryAfter)
@@ -52,6 +53,8 @@ func toStatus(err error) error {
 		return status.Error(codes.PermissionDenied, "origin not allowed")
 	case errors.Is(err, issuer.ErrInvalid):
 		return status.Error(codes.InvalidArgument, issuer.InvalidMessage(err))
+	case errors.As(err, &input):
+		return status.Error(codes.InvalidArgument, "invalid request: "+input.Error())
 	case errors.Is(err, verifier.ErrUnavailable), errors.Is(err, ratelimit.ErrUnavailable):
 		return status.Error(codes.Unavailable, "ticket store unavailable, try again")
 	case errors.Is(err, context.Canceled):

@@ -217,6 +217,9 @@ func (s *Server) RevokeUserTickets(ctx context.Context, req *ticketv1.RevokeUser
 	if err := s.authorize(ctx, auth.OpRevoke); err != nil {
 		return nil, s.fail(ctx, "revoke", err)
 	}
+	if err := verifier.CheckUserID(req.GetUserId()); err != nil {
+		return nil, s.fail(ctx, "revoke", err, slog.Int("user_bytes", len(req.GetUserId()))) // never log a hostile id
+	}
 	n, err := s.opts.Service.RevokeUser(ctx, req.GetUserId())
 	if err != nil {
 		return nil, s.fail(ctx, "revoke", err, slog.String("user", req.GetUserId()))

@@ -34,7 +34,7 @@ func (s *Server) WatchRevocations(_ *ticketv1.WatchRevocationsRequest, stream ti
 	if s.opts.Revocations != nil {
 		feed = s.opts.Revocations
 	}
-	err := feed.Watch(ctx, &streamHandler{stream: stream, cancel: cancel})
+	err := feed.Watch(ctx, &streamHandler{stream: stream, cancel: cancel, log: s.opts.Logger})
 	if cause := context.Cause(ctx); ctx.Err() != nil && cause != context.Canceled {
 		err = cause // a failed Send
 	}
@@ -48,10 +48,14 @@ func (s *Server) WatchRevocations(_ *ticketv1.WatchRevocationsRequest, stream ti
 }
 
 // streamHandler sends what the feed reports down one stream. A failed
-// send ends the watch.
+// send ends the watch. A revocation whose user ID verifier.CheckUserID
+// refuses is skipped with a log: it cannot be sent as a protobuf string
+// (invalid UTF-8 fails to marshal) and no ticket was ever minted for it, so
+// ending every stream over it would only hand a hostile revoke a kill switch.
 type streamHandler struct {
 	stream ticketv1.TicketService_WatchRevocationsServer
 	cancel context.CancelCauseFunc
+	log    *slog.Logger
 }
 
 func (h *streamHandler) Subscribed(context.Context) error {
@@ -59,6 +63,11 @@ func (h *streamHandler) Subscribed(context.Context) error {
 }
 
 func (h *streamHandler) Revoked(r verifier.Revocation) {
+	if err := verifier.CheckUserID(r.User); err != nil {
+		h.log.LogAttrs(h.stream.Context(), slog.LevelWarn, "revocation skipped", slog.String("op", "watch_revocations"),
+			slog.String("error", err.Error()), slog.Int("user_bytes", len(r.User)))
+		return
+	}
 	if err := h.stream.Send(&ticketv1.RevocationEvent{UserId: r.User, RevokedAt: timestamppb.New(r.At)}); err != nil {
 		h.cancel(err)
 	}

@@ -19,6 +19,7 @@ import (
 // reason is logged by the caller.
 func toAPI(err error) *apierror.Error {
 	var invalid *apierror.Error
+	var input *verifier.InputError
 	switch {
 	case errors.As(err, &invalid):
 		return invalid
@@ -32,6 +33,8 @@ func toAPI(err error) *apierror.Error {
 		return apierror.OriginForbidden
 	case errors.Is(err, issuer.ErrInvalid):
 		return badRequest(issuer.InvalidMessage(err))
+	case errors.As(err, &input):
+		return badRequest("invalid request: " + input.Error())
 	case errors.Is(err, ratelimit.ErrLimited):
 		return apierror.RateLimited
 	case errors.Is(err, verifier.ErrUnavailable), errors.Is(err, ratelimit.ErrUnavailable):

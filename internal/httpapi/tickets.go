@@ -180,6 +180,10 @@ func (a *api) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := r.PathValue("user_id")
+	if err := verifier.CheckUserID(user); err != nil {
+		a.fail(w, r, "revoke", err, slog.Int("user_bytes", len(user))) // never log a hostile id
+		return
+	}
 	n, err := a.Service.RevokeUser(r.Context(), user)
 	if err != nil {
 		a.fail(w, r, "revoke", err, slog.String("user", user))

@@ -111,7 +111,17 @@ func (hh *hubHandler) Subscribed(context.Context) error {
 	return nil
 }
 
-func (hh *hubHandler) Revoked(r verifier.Revocation) { (*Hub)(hh).out.Publish(r) }
+// Revoked publishes r to every watcher, unless its user ID is one no
+// boundary accepts (verifier.CheckUserID): such a revocation is dropped
+// with a log, never passed on to end streams downstream.
+func (hh *hubHandler) Revoked(r verifier.Revocation) {
+	h := (*Hub)(hh)
+	if err := verifier.CheckUserID(r.User); err != nil {
+		h.log.Warn("revocation dropped", "error", err.Error(), "user_bytes", len(r.User))
+		return
+	}
+	h.out.Publish(r)
+}
 
 // Watch implements verifier.RevocationFeed: it registers with the live
 // subscription, calls rh.Subscribed, and delivers every revocation from

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +61,10 @@ type Config struct {
 	RedeemFailureLimitPerIP ratelimit.Limit
 	LogFormat               string // "json" or "text"
 	Dev                     bool
+	// InsecureTrustWideProxies lets TrustedProxies cover more than
+	// clientip.CheckShare allows: then nearly any client can write its
+	// own IP into X-Forwarded-For. Default: false.
+	InsecureTrustWideProxies bool
 }
 
 // setting is one configuration knob: its flag, its variable, its default.
@@ -147,6 +152,10 @@ func (c *Config) settings() []setting {
 			c.TrustedProxies, err = clientip.ParseTrusted(s)
 			return err
 		}},
+		{flag: "insecure-trust-wide-proxies", env: "TICKETD_INSECURE_TRUST_WIDE_PROXIES", def: "false", boolean: true, usage: "INSECURE: accept trusted proxies covering more than 2^25 IPv4 or 2^96 IPv6 addresses, letting nearly any client choose its own IP", set: func(s string) (err error) {
+			c.InsecureTrustWideProxies, err = strconv.ParseBool(s)
+			return err
+		}},
 		{flag: "ip-binding", env: "TICKETD_IP_BINDING", def: "strict", usage: "how tickets bind the client IP: strict, prefix (/24, /64) or off", set: func(s string) (err error) {
 			c.IPBinding, err = issuer.ParseIPBinding(s)
 			return err
@@ -231,6 +240,9 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (*Con
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if err := clientip.CheckShare(c.TrustedProxies); err != nil && !c.InsecureTrustWideProxies {
+		return nil, fmt.Errorf("trusted-proxies: %w (--insecure-trust-wide-proxies)", err)
 	}
 	if c.LogFormat == "" {
 		c.LogFormat = "json"

@@ -116,10 +116,11 @@ var settings = []setting{
 	{"allowed-origins", "TICKETD_ALLOWED_ORIGINS", "https://a.example.test, https://b.example.test:8443,", func(c *ticketd.Config) bool {
 		return slices.Equal(c.AllowedOrigins, []string{"https://a.example.test", "https://b.example.test:8443"})
 	}},
-	{"trusted-proxies", "TICKETD_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1,fd00::/8", func(c *ticketd.Config) bool {
-		want := clientip.Trusted{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32"), netip.MustParsePrefix("fd00::/8")}
+	{"trusted-proxies", "TICKETD_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1,fd00:10::/48", func(c *ticketd.Config) bool {
+		want := clientip.Trusted{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32"), netip.MustParsePrefix("fd00:10::/48")}
 		return slices.Equal(c.TrustedProxies, want)
 	}},
+	{"insecure-trust-wide-proxies", "TICKETD_INSECURE_TRUST_WIDE_PROXIES", "true", func(c *ticketd.Config) bool { return c.InsecureTrustWideProxies }},
 	{"ip-binding", "TICKETD_IP_BINDING", "prefix", func(c *ticketd.Config) bool { return c.IPBinding == issuer.BindPrefix }},
 	{"ip-binding", "TICKETD_IP_BINDING", "off", func(c *ticketd.Config) bool { return c.IPBinding == issuer.BindOff }},
 	{"shutdown-grace", "TICKETD_SHUTDOWN_GRACE", "3s", func(c *ticketd.Config) bool { return c.ShutdownGrace == 3*time.Second }},
@@ -163,8 +164,8 @@ func TestParseConfigEnvEqualsFlag(t *testing.T) {
 			fromEnv := parse(t, nil, map[string]string{s.env: s.value})
 			fromFlag := parse(t, []string{"--" + s.flag + "=" + s.value}, nil)
 			args := []string{"-" + s.flag, s.value}
-			if s.flag == "dev" {
-				args = []string{"-dev"} // a boolean flag takes no separate value
+			if s.flag == "dev" || s.flag == "insecure-trust-wide-proxies" {
+				args = []string{"-" + s.flag} // a boolean flag takes no separate value
 			}
 			fromSingleDash := parse(t, args, nil)
 			if !s.check(fromEnv) {
@@ -282,6 +283,16 @@ func TestParseConfigFlagOverridesEnv(t *testing.T) {
 	}
 }
 
+// The loud override lets a wide trusted-proxy list through; without it
+// the same list is refused (TestParseConfigInvalid).
+func TestParseConfigWideProxiesOverride(t *testing.T) {
+	t.Parallel()
+	c := parse(t, []string{"--insecure-trust-wide-proxies"}, map[string]string{"TICKETD_TRUSTED_PROXIES": "0.0.0.0/1,128.0.0.0/1"})
+	if len(c.TrustedProxies) != 2 || !c.InsecureTrustWideProxies {
+		t.Errorf("TrustedProxies = %v, override %v", c.TrustedProxies, c.InsecureTrustWideProxies)
+	}
+}
+
 func TestParseConfigInvalid(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ flag, env, value string }{
@@ -292,6 +303,9 @@ func TestParseConfigInvalid(t *testing.T) {
 		{"trusted-proxies", "TICKETD_TRUSTED_PROXIES", "300.1.1.1/8"},
 		{"trusted-proxies", "TICKETD_TRUSTED_PROXIES", "10.0.0.0/33"},
 		{"trusted-proxies", "TICKETD_TRUSTED_PROXIES", "proxy.internal"},
+		{"trusted-proxies", "TICKETD_TRUSTED_PROXIES", "0.0.0.0/1,128.0.0.0/1"},
+		{"trusted-proxies", "TICKETD_TRUSTED_PROXIES", "::/1,8000::/1"},
+		{"trusted-proxies", "TICKETD_TRUSTED_PROXIES", "fd00::/8"},
 		{"log-format", "TICKETD_LOG_FORMAT", "xml"},
 		{"shutdown-grace", "TICKETD_SHUTDOWN_GRACE", "soon"},
 		{"cookie-path", "TICKETD_COOKIE_PATH", "ws"},
