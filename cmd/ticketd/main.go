@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/wsticket/wsticket/internal/redisurl"
 	"github.com/wsticket/wsticket/internal/ticketd"
 )
 
@@ -41,7 +42,9 @@ func main() {
 	if cfg.LogFormat == "text" {
 		handler = slog.NewTextHandler(os.Stderr, nil)
 	}
-	m := &ticketd.Main{Config: cfg, Logger: slog.New(handler), Stdout: os.Stdout}
+	logger := slog.New(handler)
+	redisurl.SetLogger(logger) // go-redis's own messages through the same handler
+	m := &ticketd.Main{Config: cfg, Logger: logger, Stdout: os.Stdout}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := m.Run(ctx); err != nil {
