@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/wsticket/wsticket/internal/redisurl"
 	"github.com/wsticket/wsticket/internal/redistest"
+	"github.com/wsticket/wsticket/internal/redisurl"
 )
 
 // Against a real redis-server with requirepass: no password (NOAUTH) and a
