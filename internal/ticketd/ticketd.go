@@ -162,6 +162,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		go func() { defer m.wg.Done(); m.Demo.Run(bg) }() // closes revoked users' demo sockets until Close
 		mux := http.NewServeMux()
 		mux.Handle("/", handler)
+		mux.Handle("GET /{$}", http.RedirectHandler("/demo", http.StatusFound)) // a browser opening the address finds the demo
 		mux.Handle("/demo", m.Demo)
 		mux.Handle("/demo/", m.Demo)
 		handler = mux
