@@ -33,6 +33,10 @@ const healthcheckTimeout = 2 * time.Second
 // certificate made for the Service's DNS name would not match 127.0.0.1.
 // To any other host the certificate is verified with the system roots.
 func runHealthcheck(args []string, getenv func(string) string, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprint(stderr, healthcheckUsage)
+		return 0
+	}
 	target, err := healthcheckURL(args, getenv)
 	if err == nil {
 		err = probe(context.Background(), target, healthcheckTimeout)
@@ -43,6 +47,14 @@ func runHealthcheck(args []string, getenv func(string) string, stderr io.Writer)
 	}
 	return 0
 }
+
+const healthcheckUsage = `Usage: ticketd healthcheck [URL]
+
+GETs URL and exits 0 when it answers 200 OK, 1 otherwise (the reason goes to
+stderr). Without URL it checks http://127.0.0.1:PORT/healthz, PORT from
+TICKETD_HTTP_ADDR (default 8080), https when TICKETD_TLS_CERT_FILE is set.
+Over https to loopback the certificate is not verified.
+`
 
 // errUnhealthy: the endpoint answered, but not 200 OK.
 var errUnhealthy = errors.New("unhealthy")

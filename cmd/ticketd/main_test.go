@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -81,34 +82,59 @@ func exitCode(t *testing.T, cmd *exec.Cmd) (int, string, string) {
 
 func TestExitCodes(t *testing.T) {
 	t.Parallel()
+	keys := []string{"TICKETD_JWT_HS256_SECRET=cmd-test-secret-0123456789abcdefgh", "TICKETD_SERVICE_KEYS=svc-cmd-test-key-0123456789"}
 	tests := []struct {
 		name   string
 		args   []string
 		vars   []string
 		code   int
-		stderr string
+		stdout string // a regexp stdout must match
+		stderr string // a regexp stderr must match
 	}{
-		{"help", []string{"--help"}, nil, 0, "TICKETD_SERVICE_KEYS"},
-		{"bad flag value", []string{"--ticket-ttl=abc"}, nil, 2, "ticket-ttl"},
-		{"bad variable", nil, []string{"TICKETD_IP_BINDING=loose"}, 2, "TICKETD_IP_BINDING"},
-		{"unknown flag", []string{"--no-such-flag"}, nil, 2, "no-such-flag"},
-		{"healthcheck refused", []string{"healthcheck", "http://127.0.0.1:1/healthz"}, nil, 1, "ticketd healthcheck:"},
-		{"stray argument", []string{"serve"}, nil, 2, "serve"},
-		{"no secrets", []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"}, nil, 1, "TICKETD_JWT_HS256_SECRET"},
+		{"help", []string{"--help"}, nil, 0, `(?s)ticketd healthcheck \[URL\].*REQUIRED outside --dev.*TICKETD_SERVICE_KEYS`, `^$`},
+		{"version", []string{"--version"}, nil, 0, `^ticketd \S+ revision \S+ go1\.`, `^$`},
+		{"healthcheck help", []string{"healthcheck", "--help"}, nil, 0, `^$`, `^Usage: ticketd healthcheck \[URL\]`},
+		{"bad flag value", []string{"--ticket-ttl=abc"}, nil, 2, `^$`, `^ticketd: TICKETD_TICKET_TTL \(--ticket-ttl\): "abc" is not a duration`},
+		{"bad variable", nil, []string{"TICKETD_IP_BINDING=loose"}, 2, `^$`, `TICKETD_IP_BINDING \(--ip-binding\)`},
+		// Once, with a pointer to --help, not the usage.
+		{"unknown flag", []string{"--no-such-flag"}, nil, 2, `^$`, `^ticketd: flag provided but not defined: -no-such-flag\nrun 'ticketd --help' for usage\n$`},
+		{"healthcheck refused", []string{"healthcheck", "http://127.0.0.1:1/healthz"}, nil, 1, `^$`, `ticketd healthcheck:`},
+		{"stray argument", []string{"serve"}, nil, 2, `^$`, `serve`},
+		{"no secrets", []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"}, nil, 2, `^$`, `TICKETD_JWT_HS256_SECRET \(--jwt-hs256-secret\).*--dev`},
+		{"no service keys", []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0"}, keys[:1], 2, `^$`, `TICKETD_SERVICE_KEYS \(--service-keys\).*--dev`},
 		{"TTL too long", []string{"--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--ticket-ttl=10m"},
-			[]string{"TICKETD_JWT_HS256_SECRET=cmd-test-secret-0123456789abcdefgh", "TICKETD_SERVICE_KEYS=svc-cmd-test-key-0123456789"}, 1, "TTL"},
+			keys, 2, `^$`, `^ticketd: TICKETD_TICKET_TTL \(--ticket-ttl\): 10m is outside 1s\.\.5m\n`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			code, _, stderr := exitCode(t, command(t, tt.args, tt.vars...))
+			code, stdout, stderr := exitCode(t, command(t, tt.args, tt.vars...))
 			if code != tt.code {
 				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.code, stderr)
 			}
-			if !strings.Contains(stderr, tt.stderr) {
-				t.Errorf("stderr does not mention %q:\n%s", tt.stderr, stderr)
+			if !regexp.MustCompile(tt.stdout).MatchString(stdout) {
+				t.Errorf("stdout does not match %q:\n%s", tt.stdout, stdout)
+			}
+			if !regexp.MustCompile(tt.stderr).MatchString(stderr) {
+				t.Errorf("stderr does not match %q:\n%s", tt.stderr, stderr)
 			}
 		})
+	}
+}
+
+// A configuration error is reported before anything binds: with the gRPC
+// port taken, a TTL out of range is what the operator hears about.
+func TestConfigErrorBeforeBind(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	code, _, stderr := exitCode(t, command(t, []string{"--http-addr=127.0.0.1:0", "--grpc-addr=" + ln.Addr().String()},
+		"TICKETD_TICKET_TTL=10m", "TICKETD_JWT_HS256_SECRET=cmd-test-secret-0123456789abcdefgh", "TICKETD_SERVICE_KEYS=svc-cmd-test-key-0123456789"))
+	if code != 2 || !strings.Contains(stderr, "TICKETD_TICKET_TTL (--ticket-ttl): 10m is outside 1s..5m") || strings.Contains(stderr, "address already in use") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant 2 and the TTL error, not the bind error", code, stderr)
 	}
 }
 

@@ -246,15 +246,19 @@ func TestJWTClock(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		now    time.Time
-		leeway time.Duration
+		leeway *time.Duration // nil: the default
 		ok     bool
 	}{
-		{"inside", issued.Add(30 * time.Minute), 0, true},
-		{"default leeway after exp", issued.Add(time.Hour + 20*time.Second), 0, true},
-		{"past default leeway", issued.Add(time.Hour + 40*time.Second), 0, false},
-		{"custom leeway", issued.Add(time.Hour + 40*time.Second), time.Minute, true},
-		{"before iat past leeway", issued.Add(-time.Minute), 0, false},
-		{"wall clock (years before iat)", time.Now(), 0, false},
+		{"inside", issued.Add(30 * time.Minute), nil, true},
+		{"default leeway after exp", issued.Add(time.Hour + 20*time.Second), nil, true},
+		{"past default leeway", issued.Add(time.Hour + 40*time.Second), nil, false},
+		{"custom leeway", issued.Add(time.Hour + 40*time.Second), new(time.Minute), true},
+		// Zero means zero: expired 5 s ago is refused without leeway and
+		// accepted with 30s.
+		{"expired 5s ago, leeway 0s", issued.Add(time.Hour + 5*time.Second), new(time.Duration(0)), false},
+		{"expired 5s ago, leeway 30s", issued.Add(time.Hour + 5*time.Second), new(30 * time.Second), true},
+		{"before iat past leeway", issued.Add(-time.Minute), nil, false},
+		{"wall clock (years before iat)", time.Now(), nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := tc.now

@@ -15,17 +15,17 @@ const MaxCopiedClaimLen = 256
 // the user, and are never copied.
 var registeredClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
 
-// checkCopyClaims refuses a CopyClaims list with an empty, repeated or
+// CheckCopyClaims refuses a CopyClaims list with an empty, repeated or
 // registered name, or the user claim.
-func checkCopyClaims(names []string, userClaim string) error {
+func CheckCopyClaims(names []string, userClaim string) error {
 	for i, n := range names {
 		switch {
 		case n == "":
-			return errors.New("auth: an empty claim name in the claims to copy")
+			return errors.New("an empty claim name in the claims to copy")
 		case n == userClaim || slices.Contains(registeredClaims, n):
-			return fmt.Errorf("auth: claim %q cannot be copied: it describes the login token, not the user", n)
+			return fmt.Errorf("claim %q cannot be copied: it describes the login token, not the user", n)
 		case slices.Contains(names[:i], n):
-			return fmt.Errorf("auth: claim %q is listed twice in the claims to copy", n)
+			return fmt.Errorf("claim %q is listed twice in the claims to copy", n)
 		}
 	}
 	return nil

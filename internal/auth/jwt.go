@@ -13,6 +13,12 @@ import (
 // MinHMACSecretLen is the shortest HS256 secret accepted: 256 bits.
 const MinHMACSecretLen = 32
 
+// Leeway bounds: JWTOptions.Leeway when it is nil, and the most it may be.
+const (
+	DefaultLeeway = 30 * time.Second
+	MaxLeeway     = 5 * time.Minute
+)
+
 // JWTOptions configures NewJWT.
 type JWTOptions struct {
 	// HS256Secret verifies HS256-signed login JWTs; at least
@@ -30,8 +36,10 @@ type JWTOptions struct {
 	// Audience, when set, must be among the token's aud. Default: not
 	// checked.
 	Audience string
-	// Leeway tolerates clock skew on exp, nbf and iat. Default: 30s.
-	Leeway time.Duration
+	// Leeway tolerates clock skew on exp, nbf and iat, from 0 (none) to 5m.
+	// Default (nil): DefaultLeeway. A zero leeway is a real setting, so
+	// "unset" is the nil pointer: Leeway: new(time.Duration(0)) means none.
+	Leeway *time.Duration
 	// UserClaim names the claim that holds the user ID; it must be a
 	// non-empty string. Default: "sub".
 	UserClaim string
@@ -96,16 +104,17 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 	if len(algs) == 0 {
 		return nil, fmt.Errorf("auth: no key verifies login JWTs: give an HS256 secret (at least %d bytes), public keys or a JWKS URL", MinHMACSecretLen)
 	}
-	if opts.Leeway == 0 {
-		opts.Leeway = 30 * time.Second
+	leeway := DefaultLeeway
+	if opts.Leeway != nil {
+		leeway = *opts.Leeway
 	}
-	if opts.Leeway < 0 || opts.Leeway > 5*time.Minute {
-		return nil, fmt.Errorf("auth: JWT leeway %v outside [0, 5m]", opts.Leeway)
+	if leeway < 0 || leeway > MaxLeeway {
+		return nil, fmt.Errorf("auth: JWT leeway %v outside [0, %v]", leeway, MaxLeeway)
 	}
 	if opts.UserClaim == "" {
 		opts.UserClaim = "sub"
 	}
-	if err := checkCopyClaims(opts.CopyClaims, opts.UserClaim); err != nil {
+	if err := CheckCopyClaims(opts.CopyClaims, opts.UserClaim); err != nil {
 		return nil, err
 	}
 	if opts.CacheSize == 0 {
@@ -121,7 +130,7 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 		jwt.WithValidMethods(algs),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithLeeway(opts.Leeway),
+		jwt.WithLeeway(leeway),
 	}
 	if opts.Issuer != "" {
 		popts = append(popts, jwt.WithIssuer(opts.Issuer))

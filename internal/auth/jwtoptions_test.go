@@ -65,7 +65,7 @@ func TestJWTOptions(t *testing.T) {
 		})
 	}
 	for _, leeway := range []time.Duration{-time.Second, 6 * time.Minute} {
-		if _, err := auth.NewJWT(auth.JWTOptions{HS256Secret: secret, Leeway: leeway}); err == nil {
+		if _, err := auth.NewJWT(auth.JWTOptions{HS256Secret: secret, Leeway: &leeway}); err == nil {
 			t.Errorf("leeway %v accepted", leeway)
 		}
 	}

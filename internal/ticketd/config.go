@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/wsticket/wsticket/internal/auth"
 	"github.com/wsticket/wsticket/internal/clientip"
 	"github.com/wsticket/wsticket/internal/ratelimit"
-	"github.com/wsticket/wsticket/internal/tlsconfig"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/verifier"
 )
@@ -72,6 +70,26 @@ type setting struct {
 	flag, env, def, usage string
 	set                   func(string) error
 	boolean               bool
+	// required, when set, says when the setting (or one of its group)
+	// must be given, for --help.
+	required string
+}
+
+// printUsage writes --help: the synopsis, the subcommand, every flag.
+func printUsage(out io.Writer, fs *flag.FlagSet) {
+	fs.SetOutput(out)
+	fmt.Fprintf(out, `Usage: ticketd [flags]
+       ticketd healthcheck [URL]   exit 0 if URL (default: this host's /healthz) answers 200 OK
+       ticketd --version           print the version and VCS revision
+
+ticketd mints and redeems single-use WebSocket tickets. Try it with --dev.
+Every flag can also be set by the environment variable shown; a flag given wins.
+Outside --dev, ticketd needs a JWT key source (--jwt-hs256-secret,
+--jwt-public-key-files or --jwt-jwks-url) and service credentials
+(--service-keys, or --tls-client-identities with TLS): those flags say REQUIRED.
+
+`)
+	fs.PrintDefaults()
 }
 
 func (c *Config) settings() []setting {
@@ -87,12 +105,12 @@ func (c *Config) settings() []setting {
 			c.RedisWaitReplicas, c.RedisWaitTimeout, err = parseWaitReplicas(s)
 			return err
 		}},
-		{flag: "jwt-hs256-secret", env: "TICKETD_JWT_HS256_SECRET", usage: "shared secret (>= 32 bytes) that verifies users' HS256 login JWTs; prefer the variable to the flag, which ps shows", set: str(&c.JWTSecret)},
-		{flag: "jwt-public-key-files", env: "TICKETD_JWT_PUBLIC_KEY_FILES", usage: "comma-separated PEM public key files that verify login JWTs (RSA: RS256/384/512, PS256; ECDSA P-256: ES256, P-384: ES384; Ed25519: EdDSA)", set: func(s string) error {
+		{flag: "jwt-hs256-secret", required: "outside --dev, one JWT key source", env: "TICKETD_JWT_HS256_SECRET", usage: "shared secret (>= 32 bytes) that verifies users' HS256 login JWTs; prefer the variable to the flag, which ps shows", set: str(&c.JWTSecret)},
+		{flag: "jwt-public-key-files", required: "outside --dev, one JWT key source", env: "TICKETD_JWT_PUBLIC_KEY_FILES", usage: "comma-separated PEM public key files that verify login JWTs (RSA: RS256/384/512, PS256; ECDSA P-256: ES256, P-384: ES384; Ed25519: EdDSA)", set: func(s string) error {
 			c.JWTPublicKeyFiles = splitList(s)
 			return nil
 		}},
-		{flag: "jwt-jwks-url", env: "TICKETD_JWT_JWKS_URL", usage: "JWKS URL whose keys verify login JWTs, refreshed in the background (https; plain http only on loopback)", set: func(s string) error {
+		{flag: "jwt-jwks-url", required: "outside --dev, one JWT key source", env: "TICKETD_JWT_JWKS_URL", usage: "JWKS URL whose keys verify login JWTs, refreshed in the background (https; plain http only on loopback)", set: func(s string) error {
 			if s != "" {
 				if err := auth.CheckJWKSURL(s); err != nil {
 					return err
@@ -103,13 +121,7 @@ func (c *Config) settings() []setting {
 		}},
 		{flag: "jwt-issuer", env: "TICKETD_JWT_ISSUER", usage: "when set, a login JWT's iss must equal it", set: str(&c.JWTIssuer)},
 		{flag: "jwt-audience", env: "TICKETD_JWT_AUDIENCE", usage: "when set, a login JWT's aud must include it", set: str(&c.JWTAudience)},
-		{flag: "jwt-leeway", env: "TICKETD_JWT_LEEWAY", def: "30s", usage: "clock skew tolerated on a login JWT's exp, nbf and iat, from 0s to 5m", set: func(s string) (err error) {
-			c.JWTLeeway, err = time.ParseDuration(s)
-			if err == nil && (c.JWTLeeway < 0 || c.JWTLeeway > 5*time.Minute) {
-				err = errors.New("want a duration from 0s to 5m")
-			}
-			return err
-		}},
+		{flag: "jwt-leeway", env: "TICKETD_JWT_LEEWAY", def: auth.DefaultLeeway.String(), usage: "clock skew tolerated on a login JWT's exp, nbf and iat, from 0s to 5m", set: durationIn(&c.JWTLeeway, 0, auth.MaxLeeway)},
 		{flag: "jwt-user-claim", env: "TICKETD_JWT_USER_CLAIM", def: "sub", usage: "the login JWT claim that holds the user ID (a non-empty string)", set: func(s string) error {
 			if s == "" {
 				return errors.New("want a claim name")
@@ -121,11 +133,11 @@ func (c *Config) settings() []setting {
 			c.JWTCopyClaims = splitList(s)
 			return nil
 		}},
-		{flag: "service-keys", env: "TICKETD_SERVICE_KEYS", usage: "comma-separated keys (>= 16 chars each) services present as a bearer credential: KEY grants every operation (issue on a user's behalf, redeem, revoke); op+op:KEY only those named (such as redeem:KEY); prefer the variable", set: str(&c.ServiceKeys)},
+		{flag: "service-keys", required: "outside --dev, service keys or client identities", env: "TICKETD_SERVICE_KEYS", usage: "comma-separated keys (>= 16 chars each) services present as a bearer credential: KEY grants every operation (issue on a user's behalf, redeem, revoke); op+op:KEY only those named (such as redeem:KEY); prefer the variable", set: str(&c.ServiceKeys)},
 		{flag: "tls-cert-file", env: "TICKETD_TLS_CERT_FILE", usage: "PEM certificate (and intermediates) both listeners serve over TLS, re-read when the file changes; needs --tls-key-file; empty: plain HTTP and gRPC", set: str(&c.TLSCertFile)},
 		{flag: "tls-key-file", env: "TICKETD_TLS_KEY_FILE", usage: "PEM private key of --tls-cert-file, re-read with it", set: str(&c.TLSKeyFile)},
 		{flag: "tls-client-ca-file", env: "TICKETD_TLS_CLIENT_CA_FILE", usage: "PEM CAs that verify client certificates, re-read when the file changes; clients may present one (browsers need not); needs --tls-cert-file", set: str(&c.TLSClientCAFile)},
-		{flag: "tls-client-identities", env: "TICKETD_TLS_CLIENT_IDENTITIES", usage: "comma-separated identity=op+op: a client certificate's URI SAN (spiffe://...) or DNS SAN and the operations it is granted (issue, redeem, revoke); needs --tls-client-ca-file", set: str(&c.TLSClientIdentities)},
+		{flag: "tls-client-identities", required: "outside --dev, service keys or client identities", env: "TICKETD_TLS_CLIENT_IDENTITIES", usage: "comma-separated identity=op+op: a client certificate's URI SAN (spiffe://...) or DNS SAN and the operations it is granted (issue, redeem, revoke); needs --tls-client-ca-file", set: str(&c.TLSClientIdentities)},
 		{flag: "ticket-keys", env: "TICKETD_TICKET_KEYS", usage: "comma-separated ID:BASE64SECRET ticket keys (ID 1-255, secret >= 32 bytes, such as 1:$(openssl rand -base64 32)); the first signs new tickets, all are accepted, so a key can be rotated with two live; shared by every ticketd replica and every verifier redeeming from the same Redis; required with --redis-url; default: one generated at start (embedded store); prefer the variable", set: func(s string) (err error) {
 			c.TicketKeys = nil
 			if s != "" {
@@ -140,10 +152,7 @@ func (c *Config) settings() []setting {
 			}
 			return err
 		}},
-		{flag: "ticket-ttl", env: "TICKETD_TICKET_TTL", def: issuer.DefaultTTL.String(), usage: "ticket lifetime, a Go duration from 1s to " + issuer.MaxTTL.String(), set: func(s string) (err error) {
-			c.TicketTTL, err = time.ParseDuration(s)
-			return err
-		}},
+		{flag: "ticket-ttl", env: "TICKETD_TICKET_TTL", def: issuer.DefaultTTL.String(), usage: "ticket lifetime, a Go duration from 1s to " + shortDuration(issuer.MaxTTL), set: durationIn(&c.TicketTTL, time.Second, issuer.MaxTTL)},
 		{flag: "allowed-origins", env: "TICKETD_ALLOWED_ORIGINS", usage: "comma-separated exact origins allowed to mint (a request with another Origin gets 403); in --dev, default ticketd's own origin", set: func(s string) error {
 			c.AllowedOrigins = splitList(s)
 			return nil
@@ -170,17 +179,8 @@ func (c *Config) settings() []setting {
 		{flag: "mint-limit-per-user", env: "TICKETD_MINT_LIMIT_PER_USER", def: "60/1m", usage: "mints allowed per user, N/duration (such as 20/1m, a Go duration up to 24h); over it, 429 with Retry-After; off (or an empty flag value) turns it off", set: limit(&c.MintLimitPerUser)},
 		{flag: "mint-limit-per-ip", env: "TICKETD_MINT_LIMIT_PER_IP", def: "600/1m", usage: "mints allowed per client IP, N/duration; off (or an empty flag value) turns it off", set: limit(&c.MintLimitPerIP)},
 		{flag: "redeem-failure-limit-per-ip", env: "TICKETD_REDEEM_FAILURE_LIMIT_PER_IP", def: "30/1m", usage: "failed redemptions allowed per client IP (the redeem request's client_ip), N/duration; over it, redemptions for that IP are refused without touching ticket storage; off (or an empty flag value) turns it off", set: limit(&c.RedeemFailureLimitPerIP)},
-		{flag: "shutdown-grace", env: "TICKETD_SHUTDOWN_GRACE", def: "10s", usage: "how long in-flight requests may finish after SIGTERM", set: func(s string) (err error) {
-			c.ShutdownGrace, err = time.ParseDuration(s)
-			return err
-		}},
-		{flag: "shutdown-delay", env: "TICKETD_SHUTDOWN_DELAY", def: "0s", usage: "after SIGTERM, how long ticketd keeps serving while /readyz and gRPC health already report not ready, so load balancers stop sending first (such as 5s on Kubernetes); 0s to 1m", set: func(s string) (err error) {
-			c.ShutdownDelay, err = time.ParseDuration(s)
-			if err == nil && (c.ShutdownDelay < 0 || c.ShutdownDelay > time.Minute) {
-				err = errors.New("want a duration from 0s to 1m")
-			}
-			return err
-		}},
+		{flag: "shutdown-grace", env: "TICKETD_SHUTDOWN_GRACE", def: "10s", usage: "how long in-flight requests may finish after SIGTERM; 0s: none, connections are cut at once", set: durationIn(&c.ShutdownGrace, 0, 10*time.Minute)},
+		{flag: "shutdown-delay", env: "TICKETD_SHUTDOWN_DELAY", def: "0s", usage: "after SIGTERM, how long ticketd keeps serving while /readyz and gRPC health already report not ready, so load balancers stop sending first (such as 5s on Kubernetes); 0s to 1m", set: durationIn(&c.ShutdownDelay, 0, time.Minute)},
 		{flag: "log-format", env: "TICKETD_LOG_FORMAT", usage: "json or text; default json, text in --dev", set: func(s string) error {
 			if s != "" && s != "json" && s != "text" {
 				return errors.New("want json or text")
@@ -203,28 +203,48 @@ func (c *Config) settings() []setting {
 }
 
 // ParseConfig reads defaults, then environment variables (through
-// getenv), then flags from args. Help goes to out.
+// getenv), then flags from args. It checks each value on its own (a TTL
+// in range, a parseable limit); Validate checks how they combine. On -h or
+// --help it writes the usage to out and returns flag.ErrHelp; on any other
+// error it writes nothing, and the error names the variable and flag.
 func ParseConfig(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
 	c := &Config{}
 	fs := flag.NewFlagSet("ticketd", flag.ContinueOnError)
-	fs.SetOutput(out)
+	// The flag package would print each error and the whole usage; the
+	// caller prints the error once instead, with a pointer to --help.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	var flagErr error // the first setting that refused its flag value
 	settings := c.settings()
 	for _, s := range settings {
 		if err := s.set(s.def); err != nil {
 			return nil, fmt.Errorf("%s (default): %w", s.flag, err)
 		}
+		set := func(v string) error {
+			err := s.set(v)
+			if err != nil && flagErr == nil {
+				flagErr = s.errorf(err)
+			}
+			return err
+		}
 		usage := s.usage + " [$" + s.env + "]"
+		if s.required != "" {
+			usage = "REQUIRED " + s.required + ": " + usage
+		}
 		if s.boolean {
-			fs.BoolFunc(s.flag, usage, s.set)
+			fs.BoolFunc(s.flag, usage, set)
 		} else {
-			fs.Func(s.flag, usage+defaultNote(s.def), s.set)
+			fs.Func(s.flag, usage+defaultNote(s.def), set)
 		}
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: ticketd [flags]\n\nticketd mints and redeems single-use WebSocket tickets.\nEvery flag can also be set by the environment variable shown; a flag given wins.\n\n")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(out, fs)
+			return nil, err
+		}
+		if flagErr != nil {
+			return nil, flagErr
+		}
 		return nil, err
 	}
 	// Variables apply only where no flag was given, so a flag overrides
@@ -234,7 +254,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (*Con
 	for _, s := range settings {
 		if v := getenv(s.env); v != "" && !given[s.flag] {
 			if err := s.set(v); err != nil {
-				return nil, fmt.Errorf("%s (from %s): %w", s.flag, s.env, err)
+				return nil, s.errorf(err)
 			}
 		}
 	}
@@ -253,6 +273,40 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (*Con
 	return c, nil
 }
 
+// errorf names the setting's variable and flag before err, so the message
+// says what to change whichever of the two the operator used.
+func (s setting) errorf(err error) error {
+	return fmt.Errorf("%s (--%s): %w", s.env, s.flag, err)
+}
+
+// durationIn returns a setter for a duration from min to max, both
+// included; the errors quote what was given, never Go's parser.
+func durationIn(p *time.Duration, min, max time.Duration) func(string) error {
+	return func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (such as 30s or 1m)", s)
+		}
+		if d < min || d > max {
+			return fmt.Errorf("%s is outside %s..%s", s, shortDuration(min), shortDuration(max))
+		}
+		*p = d
+		return nil
+	}
+}
+
+// shortDuration formats d without trailing zero units: 5m, not 5m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 func defaultNote(def string) string {
 	if def == "" {
 		return ""
@@ -268,47 +322,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// authorizer reads who may call which service operation: the service keys
-// and the client certificate identities. At least one of them is needed.
-func (c *Config) authorizer() (*auth.Authorizer, error) {
-	keys, err := auth.NewServiceKeys(c.ServiceKeys)
-	if err != nil {
-		return nil, fmt.Errorf("TICKETD_SERVICE_KEYS: %w", err)
-	}
-	ids, err := auth.ParseIdentities(c.TLSClientIdentities)
-	if err != nil {
-		return nil, fmt.Errorf("TICKETD_TLS_CLIENT_IDENTITIES: %w", err)
-	}
-	if keys.Len() == 0 && ids.Len() == 0 {
-		return nil, errors.New("TICKETD_SERVICE_KEYS: at least one service key (or a TICKETD_TLS_CLIENT_IDENTITIES entry) is required (or run with --dev)")
-	}
-	return auth.NewAuthorizer(keys, ids), nil
-}
-
-// serverTLS checks the TLS settings and loads the files: nil, nil when TLS
-// is off.
-func (c *Config) serverTLS(logger *slog.Logger) (*tlsconfig.Reloader, error) {
-	switch {
-	case c.Dev && (c.TLSCertFile != "" || c.TLSKeyFile != "" || c.TLSClientCAFile != "" || c.TLSClientIdentities != ""):
-		return nil, errors.New("--dev serves plain HTTP and gRPC on loopback: unset the TICKETD_TLS_* settings")
-	case c.TLSCertFile != "" && c.TLSKeyFile == "":
-		return nil, errors.New("TICKETD_TLS_CERT_FILE is set without TICKETD_TLS_KEY_FILE")
-	case c.TLSKeyFile != "" && c.TLSCertFile == "":
-		return nil, errors.New("TICKETD_TLS_KEY_FILE is set without TICKETD_TLS_CERT_FILE")
-	case c.TLSClientCAFile != "" && c.TLSCertFile == "":
-		return nil, errors.New("TICKETD_TLS_CLIENT_CA_FILE needs TLS: set TICKETD_TLS_CERT_FILE and TICKETD_TLS_KEY_FILE")
-	case c.TLSClientIdentities != "" && c.TLSClientCAFile == "":
-		return nil, errors.New("TICKETD_TLS_CLIENT_IDENTITIES needs TICKETD_TLS_CLIENT_CA_FILE to verify client certificates")
-	case c.TLSCertFile == "":
-		return nil, nil
-	}
-	r, err := tlsconfig.New(tlsconfig.Options{CertFile: c.TLSCertFile, KeyFile: c.TLSKeyFile, ClientCAFile: c.TLSClientCAFile, Logger: logger})
-	if err != nil {
-		return nil, fmt.Errorf("TICKETD_TLS_*: %w", err)
-	}
-	return r, nil
 }
 
 // checkTicketKeys refuses Redis without ticket keys: every replica and

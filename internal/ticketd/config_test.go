@@ -132,6 +132,8 @@ var settings = []setting{
 	{"jwt-issuer", "TICKETD_JWT_ISSUER", "https://login.example", func(c *ticketd.Config) bool { return c.JWTIssuer == "https://login.example" }},
 	{"jwt-audience", "TICKETD_JWT_AUDIENCE", "wsticket", func(c *ticketd.Config) bool { return c.JWTAudience == "wsticket" }},
 	{"jwt-leeway", "TICKETD_JWT_LEEWAY", "5s", func(c *ticketd.Config) bool { return c.JWTLeeway == 5*time.Second }},
+	{"jwt-leeway", "TICKETD_JWT_LEEWAY", "0s", func(c *ticketd.Config) bool { return c.JWTLeeway == 0 }},
+	{"shutdown-grace", "TICKETD_SHUTDOWN_GRACE", "0s", func(c *ticketd.Config) bool { return c.ShutdownGrace == 0 }},
 	{"jwt-user-claim", "TICKETD_JWT_USER_CLAIM", "uid", func(c *ticketd.Config) bool { return c.JWTUserClaim == "uid" }},
 	{"redis-wait-replicas", "TICKETD_REDIS_WAIT_REPLICAS", "1/50ms", func(c *ticketd.Config) bool {
 		return c.RedisWaitReplicas == 1 && c.RedisWaitTimeout == 50*time.Millisecond
@@ -298,6 +300,9 @@ func TestParseConfigInvalid(t *testing.T) {
 	tests := []struct{ flag, env, value string }{
 		{"ticket-ttl", "TICKETD_TICKET_TTL", "abc"},
 		{"ticket-ttl", "TICKETD_TICKET_TTL", "30"},
+		{"ticket-ttl", "TICKETD_TICKET_TTL", "10m"},
+		{"ticket-ttl", "TICKETD_TICKET_TTL", "0s"},
+		{"shutdown-grace", "TICKETD_SHUTDOWN_GRACE", "-1s"},
 		{"ip-binding", "TICKETD_IP_BINDING", "loose"},
 		{"ip-binding", "TICKETD_IP_BINDING", "STRICT"},
 		{"trusted-proxies", "TICKETD_TRUSTED_PROXIES", "300.1.1.1/8"},
@@ -325,14 +330,14 @@ func TestParseConfigInvalid(t *testing.T) {
 			cfg, err := ticketd.ParseConfig(nil, env(map[string]string{tt.env: tt.value}), io.Discard)
 			if err == nil {
 				t.Errorf("%s=%q accepted: %+v", tt.env, tt.value, cfg)
-			} else if !strings.Contains(err.Error(), tt.flag) {
-				t.Errorf("%s=%q: error %q does not name the setting", tt.env, tt.value, err)
+			} else if want := tt.env + " (--" + tt.flag + "): "; !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("%s=%q: error %q does not start with %q", tt.env, tt.value, err, want)
 			}
 			cfg, err = ticketd.ParseConfig([]string{"--" + tt.flag + "=" + tt.value}, env(nil), io.Discard)
 			if err == nil {
 				t.Errorf("--%s=%q accepted: %+v", tt.flag, tt.value, cfg)
-			} else if !strings.Contains(err.Error(), tt.flag) {
-				t.Errorf("--%s=%q: error %q does not name the flag", tt.flag, tt.value, err)
+			} else if want := tt.env + " (--" + tt.flag + "): "; !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("--%s=%q: error %q does not start with %q", tt.flag, tt.value, err, want)
 			}
 		})
 	}
@@ -355,5 +360,45 @@ func TestParseConfigRateLimitOff(t *testing.T) {
 	cfg = parse(t, nil, map[string]string{"TICKETD_MINT_LIMIT_PER_USER": "off", "TICKETD_MINT_LIMIT_PER_IP": "off", "TICKETD_REDEEM_FAILURE_LIMIT_PER_IP": "off"})
 	if !cfg.MintLimitPerUser.IsZero() || !cfg.MintLimitPerIP.IsZero() || !cfg.RedeemFailureLimitPerIP.IsZero() {
 		t.Fatalf("limits %v %v %v, want all off", cfg.MintLimitPerUser, cfg.MintLimitPerIP, cfg.RedeemFailureLimitPerIP)
+	}
+}
+
+// Validate names the variable and flag of what is missing or conflicting,
+// and points at --dev where a secret is missing.
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	const secret, key = "0123456789abcdef0123456789abcdef", "svc-0123456789abcdef"
+	tests := []struct {
+		name string
+		vars map[string]string
+		want string // "": valid
+	}{
+		{"complete", map[string]string{"TICKETD_JWT_HS256_SECRET": secret, "TICKETD_SERVICE_KEYS": key}, ""},
+		{"dev needs nothing", map[string]string{"TICKETD_DEV": "true"}, ""},
+		{"no JWT key", map[string]string{"TICKETD_SERVICE_KEYS": key}, "TICKETD_JWT_HS256_SECRET (--jwt-hs256-secret), TICKETD_JWT_PUBLIC_KEY_FILES (--jwt-public-key-files) or TICKETD_JWT_JWKS_URL (--jwt-jwks-url), or run ticketd --dev"},
+		{"short secret", map[string]string{"TICKETD_JWT_HS256_SECRET": "short", "TICKETD_SERVICE_KEYS": key}, "TICKETD_JWT_HS256_SECRET (--jwt-hs256-secret): the secret must be at least 32 bytes"},
+		{"bad copy claim", map[string]string{"TICKETD_JWT_HS256_SECRET": secret, "TICKETD_SERVICE_KEYS": key, "TICKETD_JWT_COPY_CLAIMS": "sub"}, "TICKETD_JWT_COPY_CLAIMS (--jwt-copy-claims): "},
+		{"no service keys", map[string]string{"TICKETD_JWT_HS256_SECRET": secret}, "set TICKETD_SERVICE_KEYS (--service-keys) (or, with TLS client certificates, TICKETD_TLS_CLIENT_IDENTITIES (--tls-client-identities)), or run ticketd --dev"},
+		{"short service key", map[string]string{"TICKETD_JWT_HS256_SECRET": secret, "TICKETD_SERVICE_KEYS": "short"}, "TICKETD_SERVICE_KEYS (--service-keys): "},
+		{"cert without key", map[string]string{"TICKETD_JWT_HS256_SECRET": secret, "TICKETD_SERVICE_KEYS": key, "TICKETD_TLS_CERT_FILE": "/c.pem"}, "TICKETD_TLS_CERT_FILE (--tls-cert-file) is set without TICKETD_TLS_KEY_FILE (--tls-key-file)"},
+		{"identities without CA", map[string]string{"TICKETD_JWT_HS256_SECRET": secret, "TICKETD_TLS_CLIENT_IDENTITIES": "spiffe://x.example/a=redeem", "TICKETD_TLS_CERT_FILE": "/c.pem", "TICKETD_TLS_KEY_FILE": "/k.pem"}, "TICKETD_TLS_CLIENT_IDENTITIES (--tls-client-identities) needs TICKETD_TLS_CLIENT_CA_FILE"},
+		{"dev with TLS", map[string]string{"TICKETD_DEV": "true", "TICKETD_TLS_CERT_FILE": "/c.pem"}, "--dev serves plain HTTP"},
+		{"dev off loopback", map[string]string{"TICKETD_DEV": "true", "TICKETD_HTTP_ADDR": "0.0.0.0:8080"}, "not a loopback address"},
+		{"WAIT without Redis", map[string]string{"TICKETD_DEV": "true", "TICKETD_REDIS_WAIT_REPLICAS": "1"}, "TICKETD_REDIS_WAIT_REPLICAS (--redis-wait-replicas) needs TICKETD_REDIS_URL (--redis-url)"},
+		{"bad Redis URL", map[string]string{"TICKETD_DEV": "true", "TICKETD_REDIS_URL": "http://secret@x"}, "TICKETD_REDIS_URL (--redis-url): "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := parse(t, nil, tt.vars).Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Validate: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Validate: %v; want an error with %q", err, tt.want)
+			case err != nil && strings.Contains(err.Error(), "secret@"):
+				t.Fatalf("Validate quotes the Redis URL: %v", err)
+			}
+		})
 	}
 }

@@ -246,3 +246,27 @@ func TestDevJWTFollowsJWTSettings(t *testing.T) {
 		t.Fatalf("mint with a wrong-audience token: %d, want 401", status)
 	}
 }
+
+// Under --dev, / sends a browser to the demo; other paths are the API's.
+// Outside --dev there is no redirect.
+func TestDevRootRedirectsToDemo(t *testing.T) {
+	t.Parallel()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, dev := range []bool{true, false} {
+		cfg := testConfig()
+		if dev {
+			cfg = devConfig(t, nil)
+		}
+		m := start(t, cfg, nil)
+		resp, err := noFollow.Get("http://" + m.HTTPAddr() + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		redirected := resp.StatusCode == http.StatusFound && resp.Header.Get("Location") == "/demo"
+		if redirected != dev {
+			t.Errorf("dev=%v: GET / = %s Location %q", dev, resp.Status, resp.Header.Get("Location"))
+		}
+		noFollow.CloseIdleConnections()
+	}
+}

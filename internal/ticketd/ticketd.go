@@ -72,17 +72,14 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	// must not leak back into the caller's Config.
 	c := *m.Config
 	cfg := &c
-	if cfg.ShutdownGrace <= 0 {
-		cfg.ShutdownGrace = 10 * time.Second
+	if err := cfg.Validate(); err != nil {
+		return err
 	}
 	defer func() {
 		if err != nil {
 			m.closeListeners()
 		}
 	}()
-	if err := cfg.checkTicketKeys(); err != nil {
-		return err
-	}
 	if cfg.Dev {
 		if err := checkLoopback(cfg.HTTPAddr, cfg.GRPCAddr); err != nil {
 			return err
@@ -123,10 +120,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	jwtv, err := auth.NewJWT(auth.JWTOptions{
 		HS256Secret: []byte(cfg.JWTSecret), PublicKeys: pems, JWKS: jwks, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
-		Leeway: cfg.JWTLeeway, UserClaim: cfg.JWTUserClaim, CopyClaims: cfg.JWTCopyClaims,
+		Leeway: &cfg.JWTLeeway, UserClaim: cfg.JWTUserClaim, CopyClaims: cfg.JWTCopyClaims,
 	})
 	if err != nil {
-		return fmt.Errorf("TICKETD_JWT_HS256_SECRET / TICKETD_JWT_PUBLIC_KEY_FILES / TICKETD_JWT_JWKS_URL / TICKETD_JWT_COPY_CLAIMS: %w", err)
+		return fmt.Errorf("%s: %w", varJWTKeyFiles, err) // Validate checked the other JWT settings
 	}
 	serverTLS, err := cfg.serverTLS(m.Logger)
 	if err != nil {
@@ -173,6 +170,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		go func() { defer m.wg.Done(); m.Demo.Run(bg) }() // closes revoked users' demo sockets until Close
 		mux := http.NewServeMux()
 		mux.Handle("/", handler)
+		mux.Handle("GET /{$}", http.RedirectHandler("/demo", http.StatusFound)) // a browser opening the address finds the demo
 		mux.Handle("/demo", m.Demo)
 		mux.Handle("/demo/", m.Demo)
 		handler = mux

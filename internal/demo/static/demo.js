@@ -38,7 +38,7 @@ function open(transport) {
   s.addEventListener("open", () => log(`open via ${transport}; the server echoed protocol "${s.protocol || ""}"`, "ok"));
   s.addEventListener("message", (e) => log(`echo: ${e.data}`));
   s.addEventListener("reconnecting", (e) => log(`connection lost; reconnecting with a fresh ticket in ${e.delayMs} ms (attempt ${e.attempt})`, "info"));
-  s.addEventListener("close", (e) => log(`closed (code ${e.code})`, "info"));
+  s.addEventListener("close", (e) => log(`closed (${closeText(e)})`, "info"));
   s.addEventListener("error", () => log("socket error", "bad"));
 }
 
@@ -136,7 +136,7 @@ function held(transport, url, aud) {
     });
     s.addEventListener("close", (e) => {
       onClosed({ code: e.code, at: performance.now() });
-      settle(reject, new Error(`${transport}: closed before it echoed (code ${e.code})`));
+      settle(reject, new Error(`${transport}: closed before it echoed (${closeText(e)})`));
     });
     s.addEventListener("open", () => {
       echo("hello " + transport).then(
@@ -318,4 +318,10 @@ if (params.has("selftest")) {
   selftest({ collector: params.get("selftest"), echoBase: params.get("echo"), foreign: params.get("foreign") });
 } else {
   log("ready: pick a transport", "info");
+}
+
+// closeText describes a close event: its code and, when the server gave
+// one, its reason (such as 1008 "ticket revoked").
+function closeText(e) {
+  return e.reason ? `code ${e.code}, reason ${JSON.stringify(e.reason)}` : `code ${e.code}`;
 }
