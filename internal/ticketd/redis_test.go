@@ -1,6 +1,7 @@
 package ticketd_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/wsticket/wsticket/internal/redistest"
 	"github.com/wsticket/wsticket/internal/testlog"
+	"github.com/wsticket/wsticket/internal/ticketd"
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
 )
 
@@ -132,5 +134,31 @@ func TestDevBannerNamesTheStore(t *testing.T) {
 	usesRedis := n > 0
 	if usesRedis && strings.Contains(out.String(), "embedded store") {
 		t.Errorf("--dev stores tickets in Redis (%d keys) but the banner says \"embedded store\":\n%s", n, out)
+	}
+}
+
+// A Redis that refuses the credentials is fatal at start, with a message
+// naming the setting and never the password: waiting cannot fix it.
+func TestRedisWrongPasswordIsFatal(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	if err := srv.Client(t).ConfigSet(t.Context(), "requirepass", "right-redis-pw-0123").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for name, url := range map[string]string{
+		"wrong password": fmt.Sprintf("redis://:wrong-redis-pw-4567@127.0.0.1:%d/0", srv.Port),
+		"no password":    srv.URL(),
+	} {
+		cfg := testConfig()
+		cfg.RedisURL, cfg.TicketKeys = url, testTicketKeys
+		m := &ticketd.Main{Config: cfg}
+		err := openOnFreeAddrs(t, m)
+		if err == nil {
+			m.Close()
+			t.Fatalf("%s: Open succeeded", name)
+		}
+		if !strings.Contains(err.Error(), "TICKETD_REDIS_URL") || !strings.Contains(err.Error(), "credentials") || strings.Contains(err.Error(), "redis-pw") {
+			t.Errorf("%s: Open = %v; want a credentials error naming TICKETD_REDIS_URL and no password", name, err)
+		}
 	}
 }

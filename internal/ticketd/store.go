@@ -61,6 +61,12 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (issuer.Store
 			client.Close()
 			return nil, nil, nil, err
 		}
+		if redisurl.IsAuthError(err) {
+			// A wrong password does not heal by waiting: fail at start
+			// instead of looking like a Redis that is not up yet.
+			client.Close()
+			return nil, nil, nil, errors.New("TICKETD_REDIS_URL (--redis-url): Redis refused the credentials (WRONGPASS or NOAUTH): check the user and password in the URL")
+		}
 		log.Warn("redis not answering yet; not ready until it does", "error", err)
 	}
 	limits := newLimits(cfg, func(l ratelimit.Limit) ratelimit.Limiter { return ratelimit.NewRedis(client, l) })
