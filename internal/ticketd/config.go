@@ -262,7 +262,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (*Con
 		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	if err := clientip.CheckShare(c.TrustedProxies); err != nil && !c.InsecureTrustWideProxies {
-		return nil, fmt.Errorf("trusted-proxies: %w (--insecure-trust-wide-proxies)", err)
+		return nil, fmt.Errorf("TICKETD_TRUSTED_PROXIES (--trusted-proxies): %w (TICKETD_INSECURE_TRUST_WIDE_PROXIES, --insecure-trust-wide-proxies)", err)
 	}
 	if c.LogFormat == "" {
 		c.LogFormat = "json"
