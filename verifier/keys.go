@@ -36,7 +36,7 @@ type TicketKey struct {
 // tickets have expired (at most the ticket TTL, 5 minutes).
 type TicketKeys struct {
 	mint byte
-	keys map[byte][]byte
+	keys map[byte]*ticket.MACKey
 	ids  []byte
 }
 
@@ -45,7 +45,7 @@ func NewTicketKeys(keys ...TicketKey) (*TicketKeys, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%w: no key", ErrTicketKeys)
 	}
-	k := &TicketKeys{mint: keys[0].ID, keys: make(map[byte][]byte, len(keys))}
+	k := &TicketKeys{mint: keys[0].ID, keys: make(map[byte]*ticket.MACKey, len(keys))}
 	for _, key := range keys {
 		switch {
 		case key.ID == 0:
@@ -55,7 +55,7 @@ func NewTicketKeys(keys ...TicketKey) (*TicketKeys, error) {
 		case k.keys[key.ID] != nil:
 			return nil, fmt.Errorf("%w: key ID %d given twice", ErrTicketKeys, key.ID)
 		}
-		k.keys[key.ID] = slices.Clone(key.Secret)
+		k.keys[key.ID] = ticket.NewMACKey(slices.Clone(key.Secret))
 		k.ids = append(k.ids, key.ID)
 	}
 	return k, nil
@@ -116,9 +116,8 @@ func (k *TicketKeys) String() string { return fmt.Sprintf("ticket keys %v", k.id
 // NewTicket returns a fresh ticket signed with the first key.
 func (k *TicketKeys) NewTicket() string { return ticket.NewSigned(k.mint, k.keys[k.mint]) }
 
-// signed reports whether t, a ticket of the signed form, carries the MAC of
-// one of the keys.
-func (k *TicketKeys) signed(t string) bool {
-	key := k.keys[ticket.SignedKeyID(t)]
-	return key != nil && ticket.MACValid(t, key)
-}
+// signed reports whether t is a signed ticket carrying the MAC of one of
+// the keys.
+func (k *TicketKeys) signed(t string) bool { return ticket.VerifySigned(t, k.key) }
+
+func (k *TicketKeys) key(id byte) *ticket.MACKey { return k.keys[id] }

@@ -135,13 +135,13 @@ func (d *Direct) Redeem(ctx context.Context, req Request) (*Result, error) {
 // with Keys set, signed by one of them (or unsigned within the legacy
 // window). Anything else never reaches storage.
 func (d *Direct) wellFormed(t string) bool {
-	switch ticket.FormOf(t) {
-	case ticket.FormSigned:
-		return d.keys == nil || d.keys.signed(t)
-	case ticket.FormLegacy:
-		return d.keys == nil || d.now().Before(d.legacyUntil)
+	switch {
+	case d.keys == nil:
+		return ticket.FormOf(t) != ticket.FormInvalid
+	case len(t) == ticket.SignedLen:
+		return d.keys.signed(t) // one decode: format and MAC
 	}
-	return false
+	return ticket.FormOf(t) == ticket.FormLegacy && d.now().Before(d.legacyUntil)
 }
 
 // WellFormed reports whether t passes the in-process checks Redeem makes

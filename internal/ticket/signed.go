@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"hash"
+	"sync"
 )
 
 // A signed ticket is Prefix followed by the base64url encoding of
@@ -56,12 +58,38 @@ func FormOf(s string) Form {
 	return FormInvalid
 }
 
+// MACKey is one ticket key ready to sign and check: it keeps its HMAC
+// states in a pool, so a check allocates nothing on the redeem path.
+type MACKey struct {
+	secret []byte
+	pool   sync.Pool // of hash.Hash; no New func, so equal keys compare equal
+}
+
+// NewMACKey returns the MACKey of secret, which it keeps.
+func NewMACKey(secret []byte) *MACKey { return &MACKey{secret: secret} }
+
+// sum appends the MAC of msg to dst.
+func (k *MACKey) sum(dst, msg []byte) []byte {
+	h, ok := k.pool.Get().(hash.Hash)
+	if ok {
+		h.Reset()
+	} else {
+		h = hmac.New(sha256.New, k.secret)
+	}
+	h.Write([]byte(macLabel))
+	h.Write(msg)
+	var full [sha256.Size]byte
+	h.Sum(full[:0])
+	k.pool.Put(h)
+	return append(dst, full[:macBytes]...)
+}
+
 // NewSigned returns a fresh signed ticket under the key with ID id.
-func NewSigned(id byte, key []byte) string {
+func NewSigned(id byte, key *MACKey) string {
 	var b [signedBytes]byte
 	b[0] = id
 	rand.Read(b[1 : 1+randomBytes]) // never returns an error
-	copy(b[1+randomBytes:], mac(key, b[:1+randomBytes]))
+	key.sum(b[1+randomBytes:1+randomBytes], b[:1+randomBytes])
 	out := make([]byte, SignedLen)
 	copy(out, Prefix)
 	base64.RawURLEncoding.Encode(out[len(Prefix):], b[:])
@@ -75,19 +103,22 @@ func SignedKeyID(s string) byte {
 	return b[0]
 }
 
-// MACValid reports whether the signed ticket s carries a MAC made with key.
-// The comparison is constant-time.
-func MACValid(s string, key []byte) bool {
+// VerifySigned decodes s once and reports whether it is a signed ticket
+// carrying the MAC of keyFor(its key ID); keyFor returns nil for an
+// unknown ID. The MAC comparison is constant-time.
+func VerifySigned(s string, keyFor func(id byte) *MACKey) bool {
+	if len(s) != SignedLen || s[:len(Prefix)] != Prefix {
+		return false
+	}
 	var b [signedBytes]byte
 	if n, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(s[len(Prefix):])); err != nil || n != signedBytes {
 		return false
 	}
-	return hmac.Equal(b[1+randomBytes:], mac(key, b[:1+randomBytes]))
-}
-
-func mac(key, msg []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(macLabel))
-	m.Write(msg)
-	return m.Sum(nil)[:macBytes]
+	key := keyFor(b[0])
+	if key == nil {
+		return false
+	}
+	var want [macBytes]byte
+	key.sum(want[:0], b[:1+randomBytes])
+	return hmac.Equal(b[1+randomBytes:], want[:])
 }
