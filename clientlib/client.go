@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/peer"
 
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
 	"github.com/wsticket/wsticket/verifier"
@@ -25,11 +26,15 @@ type Options struct {
 	// allowlists (TICKETD_TLS_CLIENT_IDENTITIES). Default: none.
 	ServiceKey string
 	// TLS configures the connection. Default (nil): TLS with the system
-	// roots.
+	// roots. Against a plaintext ticketd (`ticketd --dev` is one) every
+	// call fails with verifier.ErrUnreachable and ErrTLSMismatch, and
+	// nothing is sent in the clear.
 	TLS *tls.Config
 	// InsecurePlaintext sends calls, service key included, without TLS.
-	// Only for ticketd on loopback or in the same pod; never across a
-	// network. Default: false.
+	// Only for ticketd on loopback or in the same pod, as with
+	// `ticketd --dev`; never across a network. Against a ticketd that
+	// serves TLS every call fails with verifier.ErrUnreachable and
+	// ErrTLSMismatch. Default: false.
 	InsecurePlaintext bool
 	// Timeout bounds each call that has no earlier deadline. Default: 2s.
 	Timeout time.Duration
@@ -42,10 +47,15 @@ type Client struct {
 	conn    *grpc.ClientConn
 	api     ticketv1.TicketServiceClient
 	timeout time.Duration
+	target  string     // for error messages
+	diag    *diagnosis // what the credentials found out
 }
 
 // Dial returns a client for ticketd at target (host:port, or any gRPC
-// target). It does not wait for a connection: the first call does.
+// target). It does not wait for a connection: the first call connects, and
+// fails at once, with verifier.ErrUnreachable, when ticketd cannot be
+// reached or speaks TLS where the client does not, or the other way round
+// (ErrTLSMismatch).
 func Dial(target string, opts *Options) (*Client, error) {
 	var o Options
 	if opts != nil {
@@ -62,8 +72,9 @@ func Dial(target string, opts *Options) (*Client, error) {
 		}
 		creds = credentials.NewTLS(cfg)
 	}
+	diag := &diagnosis{}
 	dopts := []grpc.DialOption{
-		grpc.WithTransportCredentials(creds),
+		grpc.WithTransportCredentials(&diagnosingCreds{TransportCredentials: creds, tls: !o.InsecurePlaintext, d: diag}),
 		// A revocation stream can be quiet for hours: pings find a dead
 		// connection (ticketd permits one every 10s at most).
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
@@ -75,7 +86,7 @@ func Dial(target string, opts *Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{conn: conn, api: ticketv1.NewTicketServiceClient(conn), timeout: o.Timeout}, nil
+	return &Client{conn: conn, api: ticketv1.NewTicketServiceClient(conn), timeout: o.Timeout, target: target, diag: diag}, nil
 }
 
 // Close closes the connection.
@@ -91,9 +102,14 @@ func (c *Client) ctx(ctx context.Context) (context.Context, context.CancelFunc) 
 // Redeem checks and burns a ticket through ticketd. It implements the
 // interface wsmiddleware.Require takes. A rejection matches
 // verifier.ErrRejected (ticketd does not say why: ask its logs). Anything
-// else matches verifier.ErrUnavailable: no answer, a store failure, or
-// ticketd refusing this client's own service key (which also matches
-// ErrUnauthenticated).
+// else matches verifier.ErrUnavailable, and some errors say more:
+// verifier.ErrUnreachable when the call got no connection to ticketd
+// (ErrTLSMismatch too when TLS and plaintext disagree), a
+// *verifier.LimitedError (verifier.ErrLimited) when ticketd's limit on
+// failed redemptions from this client IP is used up, ErrUnauthenticated
+// when ticketd refused this client's own service key. Any other
+// ErrUnavailable is ticketd answering that its store is down, or the
+// connection breaking during the call.
 func (c *Client) Redeem(ctx context.Context, req verifier.Request) (*verifier.Result, error) {
 	in := &ticketv1.RedeemTicketRequest{Ticket: req.Ticket, Origin: req.Origin, Audience: req.Audience}
 	if req.ClientIP.IsValid() {
@@ -101,9 +117,10 @@ func (c *Client) Redeem(ctx context.Context, req verifier.Request) (*verifier.Re
 	}
 	ctx, cancel := c.ctx(ctx)
 	defer cancel()
-	out, err := c.api.RedeemTicket(ctx, in)
+	var p peer.Peer
+	out, err := c.api.RedeemTicket(ctx, in, grpc.Peer(&p))
 	if err != nil {
-		err = fromStatus(err)
+		err = c.fromStatus(err, &p)
 		if !errors.Is(err, verifier.ErrRejected) && !errors.Is(err, verifier.ErrUnavailable) {
 			// ticketd refused this client, not the ticket (a bad service
 			// key, say): a configuration fault, so the upgrade fails closed
@@ -137,7 +154,10 @@ type Issued struct {
 	ExpiresAt time.Time
 }
 
-// Issue mints a ticket for a user on its behalf (service key).
+// Issue mints a ticket for a user on its behalf (service key). Errors are
+// Redeem's, without the rejection, plus ErrPermissionDenied (no issue
+// grant, or an Origin ticketd does not allow) and ErrInvalid; a rate limit
+// is a *verifier.LimitedError.
 func (c *Client) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	in := &ticketv1.IssueTicketRequest{UserId: req.UserID, Origin: req.Origin, Audience: req.Audience, Claims: req.Claims}
 	if req.ClientIP.IsValid() {
@@ -145,9 +165,10 @@ func (c *Client) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	}
 	ctx, cancel := c.ctx(ctx)
 	defer cancel()
-	out, err := c.api.IssueTicket(ctx, in)
+	var p peer.Peer
+	out, err := c.api.IssueTicket(ctx, in, grpc.Peer(&p))
 	if err != nil {
-		return nil, fromStatus(err)
+		return nil, c.fromStatus(err, &p)
 	}
 	return &Issued{Ticket: out.GetTicket(), ExpiresAt: out.GetExpiresAt().AsTime()}, nil
 }
@@ -159,9 +180,10 @@ func (c *Client) RevokeUser(ctx context.Context, userID string) (int, error) {
 	}
 	ctx, cancel := c.ctx(ctx)
 	defer cancel()
-	out, err := c.api.RevokeUserTickets(ctx, &ticketv1.RevokeUserTicketsRequest{UserId: userID})
+	var p peer.Peer
+	out, err := c.api.RevokeUserTickets(ctx, &ticketv1.RevokeUserTicketsRequest{UserId: userID}, grpc.Peer(&p))
 	if err != nil {
-		return 0, fromStatus(err)
+		return 0, c.fromStatus(err, &p)
 	}
 	return int(out.GetRevoked()), nil
 }

@@ -215,7 +215,10 @@ func TestTicketdStopped(t *testing.T) {
 			if d := time.Since(start); d > timeout+time.Second {
 				t.Errorf("took %v, want at most the timeout %v (plus slack)", d, timeout)
 			}
-			wantErr(t, err, []error{verifier.ErrUnavailable}, others(verifier.ErrUnavailable))
+			// ticketd is gone, not its store: unreachable, which is
+			// unavailable too, with the address in the message.
+			wantErr(t, err, []error{verifier.ErrUnreachable, verifier.ErrUnavailable}, others(verifier.ErrUnavailable, verifier.ErrUnreachable))
+			wantText(t, err, "ticketd unreachable: ticketd at "+m.GRPCAddr())
 			if got := verifier.Reason(err); got != "unavailable" {
 				t.Errorf("verifier.Reason = %q, want unavailable", got)
 			}
@@ -260,8 +263,9 @@ func TestTLSClientAgainstPlaintextServer(t *testing.T) {
 				t.Fatalf("TLS client redeemed %v over a plaintext connection", res)
 			}
 			// Not even ticketd's refusal of the credentials came back: no
-			// call reached it.
-			wantErr(t, err, []error{verifier.ErrUnavailable}, []error{verifier.ErrRejected, clientlib.ErrUnauthenticated})
+			// call reached it, and the error says why.
+			wantErr(t, err, []error{verifier.ErrUnreachable, clientlib.ErrTLSMismatch, verifier.ErrUnavailable},
+				[]error{verifier.ErrRejected, clientlib.ErrUnauthenticated})
 		})
 	}
 	// The ticket was never presented.

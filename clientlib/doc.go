@@ -18,9 +18,24 @@
 // closes the sockets of revoked users. With mutual TLS, give Options.TLS a
 // client certificate; ServiceKey may then be empty.
 //
-// Errors: a rejected ticket matches verifier.ErrRejected; ticketd being
-// unreachable or its store failing matches verifier.ErrUnavailable; a
-// service key ticketd does not accept matches ErrUnauthenticated (and, from
-// Redeem, verifier.ErrUnavailable too: a configuration fault, so
-// wsmiddleware answers 503, not 401).
+// Dial speaks TLS unless Options.InsecurePlaintext is set. `ticketd --dev`
+// serves plaintext gRPC on loopback, so a client of it sets
+// InsecurePlaintext: true; the first call of a client that disagrees with
+// ticketd about TLS fails at once with an error (ErrTLSMismatch) that says
+// so.
+//
+// Errors: a rejected ticket matches verifier.ErrRejected. Every other
+// error of Redeem matches verifier.ErrUnavailable (fail closed), and says
+// more:
+//   - verifier.ErrUnreachable: the call got no connection to ticketd (the
+//     message names the address and the cause; ErrTLSMismatch when TLS and
+//     plaintext disagree);
+//   - *verifier.LimitedError (verifier.ErrLimited): a rate limit of
+//     ticketd's, with the delay it asked for;
+//   - ErrUnauthenticated: ticketd does not accept the service key (from
+//     Redeem a configuration fault, so wsmiddleware answers 503, not 401);
+//   - any other verifier.ErrUnavailable: ticketd answered that its ticket
+//     store is unavailable, or the connection broke during the call.
+//
+// Issue and RevokeUser also return ErrPermissionDenied and ErrInvalid.
 package clientlib

@@ -101,7 +101,10 @@ func wantErr(t *testing.T, err error, is []error, isNot []error) {
 	}
 }
 
-var allSentinels = []error{verifier.ErrRejected, verifier.ErrUnavailable, clientlib.ErrUnauthenticated, clientlib.ErrPermissionDenied, clientlib.ErrInvalid}
+var allSentinels = []error{
+	verifier.ErrRejected, verifier.ErrUnavailable, verifier.ErrUnreachable, verifier.ErrLimited,
+	clientlib.ErrUnauthenticated, clientlib.ErrPermissionDenied, clientlib.ErrInvalid, clientlib.ErrTLSMismatch,
+}
 
 // others returns allSentinels without except.
 func others(except ...error) []error {

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/peer"
+
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
 	"github.com/wsticket/wsticket/verifier"
 )
@@ -25,13 +28,14 @@ var errNoSubscribedEvent = errors.New("clientlib: revocation stream did not star
 func (c *Client) Watch(ctx context.Context, h verifier.RevocationHandler) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := c.api.WatchRevocations(ctx, &ticketv1.WatchRevocationsRequest{})
+	var p peer.Peer
+	stream, err := c.api.WatchRevocations(ctx, &ticketv1.WatchRevocationsRequest{}, grpc.Peer(&p))
 	if err != nil {
-		return c.streamErr(ctx, err)
+		return c.streamErr(ctx, err, &p)
 	}
 	first, err := stream.Recv()
 	if err != nil {
-		return c.streamErr(ctx, err)
+		return c.streamErr(ctx, err, &p)
 	}
 	if !first.GetSubscribed() {
 		return fmt.Errorf("%w: %w", verifier.ErrUnavailable, errNoSubscribedEvent)
@@ -42,7 +46,7 @@ func (c *Client) Watch(ctx context.Context, h verifier.RevocationHandler) error 
 	for {
 		ev, err := stream.Recv()
 		if err != nil {
-			return c.streamErr(ctx, err)
+			return c.streamErr(ctx, err, &p)
 		}
 		if ev.GetUserId() == "" || ev.GetRevokedAt() == nil {
 			continue
@@ -52,12 +56,13 @@ func (c *Client) Watch(ctx context.Context, h verifier.RevocationHandler) error 
 }
 
 // streamErr is ctx's error once it has ended, and otherwise the stream's
-// failure as verifier.ErrUnavailable.
-func (c *Client) streamErr(ctx context.Context, err error) error {
+// failure as verifier.ErrUnavailable (verifier.ErrUnreachable when the
+// stream never got a connection).
+func (c *Client) streamErr(ctx context.Context, err error, p *peer.Peer) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	err = fromStatus(err)
+	err = c.fromStatus(err, p)
 	if !errors.Is(err, verifier.ErrUnavailable) {
 		err = fmt.Errorf("%w: %w", verifier.ErrUnavailable, err)
 	}
@@ -72,9 +77,10 @@ func (c *Client) LastRevoked(ctx context.Context, users []string) (map[string]ti
 	}
 	ctx, cancel := c.ctx(ctx)
 	defer cancel()
-	out, err := c.api.GetRevocations(ctx, &ticketv1.GetRevocationsRequest{UserIds: users})
+	var p peer.Peer
+	out, err := c.api.GetRevocations(ctx, &ticketv1.GetRevocationsRequest{UserIds: users}, grpc.Peer(&p))
 	if err != nil {
-		return nil, fromStatus(err)
+		return nil, c.fromStatus(err, &p)
 	}
 	m := make(map[string]time.Time, len(out.GetRevokedAt()))
 	for u, at := range out.GetRevokedAt() {

@@ -1,6 +1,9 @@
 package verifier
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // ErrRejected matches, through errors.Is, every error that means "this
 // ticket does not admit this request": the specific reasons below. Servers
@@ -32,6 +35,59 @@ var (
 // the request must be refused (HTTP 503, gRPC Unavailable). Whether the
 // ticket was burned is unknown; it is never admitted twice either way.
 var ErrUnavailable = errors.New("verifier: ticket store unavailable")
+
+// A remote verifier (clientlib's client of ticketd) refines ErrUnavailable
+// with the two errors below, so that logs can say what failed. Both match
+// ErrUnavailable too: a caller that refuses on ErrUnavailable (HTTP 503,
+// close 1013) keeps refusing, and one that wants to tell them apart checks
+// them before ErrUnavailable:
+//
+//	var limited *verifier.LimitedError
+//	switch {
+//	case errors.Is(err, verifier.ErrRejected): // 401
+//	case errors.As(err, &limited): // 429, Retry-After: limited.RetryAfter
+//	case errors.Is(err, verifier.ErrUnreachable): // 503, log "ticketd unreachable"
+//	case err != nil: // 503, log "ticket store unavailable"
+//	}
+var (
+	// ErrUnreachable means the request did not reach ticketd: no
+	// connection (refused, no route, DNS), TLS on one side and plaintext
+	// on the other, a certificate the client does not trust, or no
+	// connection within the call's deadline. The store was not asked and
+	// may be fine. The error's text names the address and the cause. It
+	// matches ErrUnavailable as well.
+	ErrUnreachable error = &unavailableRefinement{"ticketd unreachable"}
+	// ErrLimited means ticketd refused the request because a rate limit
+	// is used up (failed redemptions per client IP, mints per user or
+	// IP). The error is a *LimitedError, which says when to retry. It
+	// matches ErrUnavailable as well.
+	ErrLimited error = &unavailableRefinement{"rate limited"}
+)
+
+// unavailableRefinement is a kind of ErrUnavailable.
+type unavailableRefinement struct{ what string }
+
+func (e *unavailableRefinement) Error() string        { return "verifier: " + e.what }
+func (e *unavailableRefinement) Is(target error) bool { return target == ErrUnavailable }
+
+// LimitedError is a refusal by a rate limit. errors.Is(err, ErrLimited)
+// and errors.Is(err, ErrUnavailable) hold for it.
+type LimitedError struct {
+	// RetryAfter is how long until the limit allows a request again
+	// (from ticketd: whole seconds, at least 1s); 0 when unknown.
+	RetryAfter time.Duration
+}
+
+func (e *LimitedError) Error() string {
+	if e.RetryAfter <= 0 {
+		return "verifier: rate limited"
+	}
+	return "verifier: rate limited, retry after " + e.RetryAfter.String()
+}
+
+// Is makes errors.Is(err, ErrLimited) and errors.Is(err, ErrUnavailable)
+// true.
+func (e *LimitedError) Is(target error) bool { return target == ErrLimited || target == ErrUnavailable }
 
 // rejection is a reason that also matches ErrRejected.
 type rejection struct{ reason string }
