@@ -7,31 +7,37 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 STATICCHECK_VERSION := v0.8.2
 PROTOS := proto/wsticket/v1/ticket.proto proto/wsticket/v1/record.proto
 
-.PHONY: test deps vet lint proto proto-check bench build
+.PHONY: test deps vet lint proto proto-check bench build pack
 
 ## test: install what the tests need when missing, vet, run every Go test with the race
-## detector (real Redis, real browsers), the deploy/ manifest checks (a separate module),
-## then the browser client's unit tests.
+## detector (real Redis, real browsers; internal/doctest builds the documentation's Go programs,
+## runs its walk-through, and packs, installs and runs the npm package), the deploy/ manifest
+## checks (a separate module), then the browser client's unit tests.
 test: deps vet
 	$(GO) test -race -count=1 ./...
 	cd deploy && $(GO) test -count=1 ./...
 	node --test clientlib/js/test/
 
 ## deps: the programs the tests drive: redis-server (>= 6.2; tests start their own processes),
-## Chromium and Firefox ESR (headless browser tests) and Node.js (the browser client's tests).
+## Chromium and Firefox ESR (headless browser tests), Node.js and npm (the browser client's tests,
+## and internal/doctest, which packs and installs it), and curl (the README walk-through's test).
 ## Missing ones are installed with apt-get when running as root; otherwise the target says what to install.
+## npm comes second: Debian's nodejs lacks it, NodeSource's bundles it (and conflicts with Debian's npm).
 deps:
-	@missing=""; \
+	@apt_install() { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing $$* with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$* >/dev/null; \
+	  else echo "missing: $$* (install them, e.g. with apt-get)"; exit 1; fi; \
+	}; \
+	missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v firefox-esr >/dev/null 2>&1 || command -v firefox >/dev/null 2>&1 || missing="$$missing firefox-esr"; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing$$missing with apt-get"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else echo "missing:$$missing (install them, e.g. with apt-get)"; exit 1; fi; \
-	fi
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
+	if [ -n "$$missing" ]; then apt_install $$missing; fi; \
+	command -v npm >/dev/null 2>&1 || apt_install npm
 
 vet:
 	$(GO) vet ./...
@@ -39,6 +45,11 @@ vet:
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ticketd ./cmd/ticketd
+
+## pack: the browser client's npm tarball, in .bin/ (internal/doctest packs, installs and runs it too).
+pack: deps
+	@mkdir -p $(BIN)
+	cd clientlib/js && npm_config_update_notifier=false npm pack --pack-destination $(BIN)
 
 $(BIN)/staticcheck:
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
