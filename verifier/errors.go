@@ -1,6 +1,9 @@
 package verifier
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // ErrRejected matches, through errors.Is, every error that means "this
 // ticket does not admit this request": the specific reasons below. Servers
@@ -32,6 +35,39 @@ var (
 // the request must be refused (HTTP 503, gRPC Unavailable). Whether the
 // ticket was burned is unknown; it is never admitted twice either way.
 var ErrUnavailable = errors.New("verifier: ticket store unavailable")
+
+// ErrUnreachable means the redeemer could not reach ticketd at all (a
+// refused connection, a TLS/plaintext mismatch, a timeout before any
+// answer), as opposed to ticketd answering that its store is down. It
+// also matches ErrUnavailable, so code that fails closed on
+// ErrUnavailable keeps doing so.
+var ErrUnreachable error = &unreachable{}
+
+type unreachable struct{}
+
+func (*unreachable) Error() string        { return "verifier: ticketd unreachable" }
+func (*unreachable) Is(target error) bool { return target == ErrUnavailable }
+
+// ErrLimited means a rate limit refused the request before the ticket was
+// looked at (HTTP 429, gRPC ResourceExhausted). It is not a rejection of
+// the ticket and never a success. A *LimitedError says when to retry.
+var ErrLimited = errors.New("verifier: rate limited")
+
+// LimitedError is ErrLimited with the delay the limiter asked for.
+type LimitedError struct {
+	// RetryAfter is how long to wait before trying again; 0 when unknown.
+	RetryAfter time.Duration
+}
+
+func (e *LimitedError) Error() string {
+	if e.RetryAfter <= 0 {
+		return ErrLimited.Error()
+	}
+	return ErrLimited.Error() + ", retry after " + e.RetryAfter.String()
+}
+
+// Is makes a *LimitedError match ErrLimited.
+func (e *LimitedError) Is(target error) bool { return target == ErrLimited }
 
 // rejection is a reason that also matches ErrRejected.
 type rejection struct{ reason string }
