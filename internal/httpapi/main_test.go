@@ -227,6 +227,10 @@ type redeemResponse struct {
 	ExpiresAt time.Time         `json:"expires_at"`
 	// Fingerprint is the ticket's ticket_fp.
 	Fingerprint string `json:"fingerprint"`
+	// SessionID and SessionExpiresAt: the login's session and expiry,
+	// omitted when unknown.
+	SessionID        string     `json:"session_id,omitempty"`
+	SessionExpiresAt *time.Time `json:"session_expires_at,omitempty"`
 }
 
 // redeem posts req to the redeem endpoint with the service key.
