@@ -70,6 +70,7 @@ type envOptions struct {
 	cookiePath     string
 	insecureCookie bool
 	limits         *ratelimit.Limits
+	sessionClaim   string // the JWT's session claim; "": sid
 }
 
 // countingStore counts Take, the store call a redemption makes.
@@ -98,7 +99,7 @@ func newEnv(t testing.TB, opts *envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jv, err := auth.NewJWT(auth.JWTOptions{HS256Secret: []byte(jwtSecret)})
+	jv, err := auth.NewJWT(auth.JWTOptions{HS256Secret: []byte(jwtSecret), SessionClaim: opts.sessionClaim})
 	if err != nil {
 		t.Fatal(err)
 	}
