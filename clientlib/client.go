@@ -129,14 +129,7 @@ func (c *Client) Redeem(ctx context.Context, req verifier.Request) (*verifier.Re
 		}
 		return nil, err
 	}
-	return &verifier.Result{
-		UserID:      out.GetUserId(),
-		Audience:    out.GetAudience(),
-		Claims:      out.GetClaims(),
-		IssuedAt:    out.GetIssuedAt().AsTime(),
-		ExpiresAt:   out.GetExpiresAt().AsTime(),
-		Fingerprint: out.GetFingerprint(),
-	}, nil
+	return redeemResult(out), nil
 }
 
 // IssueRequest asks for a ticket on a user's behalf.

@@ -28,11 +28,16 @@ var (
 	// loopback). The error's text says which side is which and what to
 	// change. It comes wrapped in verifier.ErrUnreachable.
 	ErrTLSMismatch = errors.New("clientlib: TLS and plaintext disagree")
+	// ErrLoginRevoked: ticketd refused to mint on a user's behalf because
+	// the user's (or the session's) logins were revoked after that login
+	// was issued (RevokeLogins). The user must sign in again.
+	ErrLoginRevoked = errors.New("clientlib: login revoked")
 )
 
 // Error reasons ticketd attaches (google.rpc.ErrorInfo, domain wsticket.dev).
 const (
 	reasonTicketRejected = "TICKET_REJECTED"
+	reasonLoginRevoked   = "LOGIN_REVOKED"
 )
 
 // fromStatus is the one translation from gRPC statuses to this package's
@@ -48,6 +53,9 @@ func (c *Client) fromStatus(err error, p *peer.Peer) error {
 	case codes.Unauthenticated:
 		if hasReason(st, reasonTicketRejected) {
 			return fmt.Errorf("%w (reported by ticketd)", verifier.ErrRejected)
+		}
+		if hasReason(st, reasonLoginRevoked) {
+			return ErrLoginRevoked
 		}
 		return ErrUnauthenticated
 	case codes.PermissionDenied:

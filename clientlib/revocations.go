@@ -20,7 +20,9 @@ var errNoSubscribedEvent = errors.New("clientlib: revocation stream did not star
 
 // Watch follows ticketd's revocation stream (WatchRevocations), so that
 // wsmiddleware.NewRevoker can close the connections of revoked users
-// without access to ticketd's Redis. It implements
+// without access to ticketd's Redis; each event carries the revocation's
+// session (when one session was revoked), epoch and whether logins were
+// revoked too. It implements
 // verifier.RevocationFeed: it returns ctx's error, or, matching
 // verifier.ErrUnavailable, why the stream ended. Needs a service
 // credential with the redeem grant. Unlike the other calls it has no
@@ -51,7 +53,8 @@ func (c *Client) Watch(ctx context.Context, h verifier.RevocationHandler) error 
 		if ev.GetUserId() == "" || ev.GetRevokedAt() == nil {
 			continue
 		}
-		h.Revoked(verifier.Revocation{User: ev.GetUserId(), At: ev.GetRevokedAt().AsTime()})
+		h.Revoked(verifier.Revocation{User: ev.GetUserId(), At: ev.GetRevokedAt().AsTime(),
+			Session: ev.GetSessionId(), Epoch: ev.GetEpoch(), Logins: ev.GetLogins()})
 	}
 }
 

@@ -14,6 +14,11 @@ var (
 	// ErrOriginNotAllowed means the request's Origin is not in the exact
 	// allowlist. Over HTTP it is 403, over gRPC PermissionDenied.
 	ErrOriginNotAllowed = errors.New("issuer: origin not allowed")
+	// ErrLoginRevoked means the login behind the mint request was issued
+	// at or before a revocation of the user's (or the session's) logins
+	// (Service.RevokeLogins). Over HTTP it is 401 login_revoked, over gRPC
+	// Unauthenticated.
+	ErrLoginRevoked = errors.New("issuer: login revoked")
 	// ErrUnavailable is verifier.ErrUnavailable: the store failed. Nothing
 	// was minted (or the ticket was never handed out), nothing admitted.
 	ErrUnavailable = verifier.ErrUnavailable

@@ -129,6 +129,31 @@ func (s *Service) RevokeUser(ctx context.Context, userID string) (int, error) {
 	return n, nil
 }
 
+// RevokeLogins revokes the user's logins, or with sessionID set one login
+// session: it voids their outstanding tickets as RevokeUser does, closes
+// the connections they opened (through the revocation feed, with
+// Revocation.Logins set), and from then on refuses every mint whose login
+// was issued at or before the call (ErrLoginRevoked), for as long as the
+// store retains login revocations. It reports how many outstanding tickets
+// it voided, when the store can count them (else 0).
+func (s *Service) RevokeLogins(ctx context.Context, userID, sessionID string) (int, error) {
+	if err := checkInput(verifier.CheckUserID(userID)); err != nil {
+		return 0, err
+	}
+	if sessionID != "" {
+		if err := checkInput(verifier.CheckSessionID(sessionID)); err != nil {
+			return 0, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	n, err := s.store.RevokeLogins(ctx, userID, sessionID)
+	if err != nil {
+		return 0, fmt.Errorf("%w: revoke logins: %w", ErrUnavailable, err)
+	}
+	return n, nil
+}
+
 // Ready reports whether the store answers.
 func (s *Service) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)

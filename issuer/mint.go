@@ -27,6 +27,18 @@ type MintRequest struct {
 	// Claims are small string claims handed to the redeemer: at most
 	// 16 entries and 2 KiB in all.
 	Claims map[string]string
+	// SessionID is the login session (the login JWT's session claim), or
+	// "" when the login names none. It must pass verifier.CheckSessionID.
+	SessionID string
+	// SessionExpiresAt is when the login expires (the JWT's exp), or the
+	// zero time when unknown. The ticket never outlives it, and a login
+	// already expired mints nothing (ErrInvalid).
+	SessionExpiresAt time.Time
+	// LoginIssuedAt is when the login was issued (the JWT's iat), or the
+	// zero time when unknown. A login issued at or before a revocation of
+	// the user's (or the session's) logins mints nothing
+	// (ErrLoginRevoked); one of unknown age counts as issued before it.
+	LoginIssuedAt time.Time
 }
 
 // Minted is a freshly minted ticket. Ticket is a secret: hand it to the
@@ -58,6 +70,16 @@ func (s *Service) Mint(ctx context.Context, req MintRequest) (*Minted, error) {
 		IssuedAt:  issued,
 		ExpiresAt: issued.Add(s.ttl),
 		Claims:    req.Claims,
+		SessionID: req.SessionID,
+	}
+	if !req.SessionExpiresAt.IsZero() {
+		if !now.Before(req.SessionExpiresAt) {
+			return nil, invalid("login expired")
+		}
+		rec.SessionExpiresAt = req.SessionExpiresAt.Truncate(time.Millisecond)
+		if rec.SessionExpiresAt.Before(rec.ExpiresAt) {
+			rec.ExpiresAt = rec.SessionExpiresAt
+		}
 	}
 	t := s.keys.NewTicket()
 	h := ticket.Sum(t)
@@ -72,6 +94,11 @@ func (s *Service) Mint(ctx context.Context, req MintRequest) (*Minted, error) {
 func (s *Service) validate(req *MintRequest) error {
 	if err := checkInput(verifier.CheckUserID(req.UserID), verifier.CheckAudience(req.Audience), verifier.CheckOrigin(req.Origin)); err != nil {
 		return err
+	}
+	if req.SessionID != "" {
+		if err := checkInput(verifier.CheckSessionID(req.SessionID)); err != nil {
+			return err
+		}
 	}
 	switch {
 	case !s.OriginAllowed(req.Origin):

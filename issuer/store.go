@@ -21,6 +21,10 @@ type Store interface {
 	// store's current time) in its RevocationFeed: remembered for
 	// LastRevoked, delivered to running Watches.
 	RevokeUser(ctx context.Context, userID string) (int, error)
+	// RevokeLogins is RevokeUser for the user's logins, or with sessionID
+	// set for one session's; see Service.RevokeLogins. CONTRACT: being
+	// implemented by the storage change (memstore, redisstore).
+	RevokeLogins(ctx context.Context, userID, sessionID string) (int, error)
 	// RevocationFeed follows RevokeUser, for closing live connections.
 	verifier.RevocationFeed
 	// Ping reports whether the store answers.

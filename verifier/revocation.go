@@ -15,11 +15,25 @@ const RevocationRetention = 24 * time.Hour
 // about; callers with more split them.
 const MaxRevocationQuery = 1000
 
-// Revocation says that every ticket of User issued before At is void, and
-// so is every connection such a ticket opened.
+// Revocation says that every ticket of User minted before the revocation
+// is void, and so is every connection such a ticket opened. With Session
+// set, only that login session's tickets and connections are.
+//
+// Which tickets were minted before is decided by Epoch, not by clocks: a
+// ticket (Result.Epoch) is void when its epoch is below the revocation's.
+// A feed that knows no epochs reports Epoch 0, and then At (the store's
+// clock) decides: tickets issued before At are void.
 type Revocation struct {
 	User string
 	At   time.Time
+	// Session, when not "", limits the revocation to one login session.
+	Session string
+	// Epoch is the user's (or the session's) revocation epoch after this
+	// revocation; 0 when the feed has none.
+	Epoch uint64
+	// Logins is true when the user's (or session's) logins were revoked
+	// too: login JWTs issued at or before At no longer mint tickets.
+	Logins bool
 }
 
 // RevocationHandler receives what a RevocationFeed reports.

@@ -35,6 +35,14 @@ type Result struct {
 	// Fingerprint is a short non-secret identifier of the ticket's hash,
 	// for correlating audit logs. It cannot be used to redeem anything.
 	Fingerprint string
+	// SessionID is the login session the ticket was minted under, or ""
+	// when the login JWT named none.
+	SessionID string
+	// SessionExpiresAt is when the login behind the ticket expires, or the
+	// zero time when unknown. A connection should not outlive it.
+	SessionExpiresAt time.Time
+	// Epoch is the user's revocation epoch at mint (see Revocation.Epoch).
+	Epoch uint64
 }
 
 // Store takes a ticket's record out of storage in one atomic step: of any
@@ -122,12 +130,15 @@ func (d *Direct) Redeem(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	return &Result{
-		UserID:      rec.UserID,
-		Audience:    rec.Audience,
-		Claims:      rec.Claims,
-		IssuedAt:    rec.IssuedAt,
-		ExpiresAt:   rec.ExpiresAt,
-		Fingerprint: h.Fingerprint(),
+		UserID:           rec.UserID,
+		Audience:         rec.Audience,
+		Claims:           rec.Claims,
+		IssuedAt:         rec.IssuedAt,
+		ExpiresAt:        rec.ExpiresAt,
+		Fingerprint:      h.Fingerprint(),
+		SessionID:        rec.SessionID,
+		SessionExpiresAt: rec.SessionExpiresAt,
+		Epoch:            rec.Epoch,
 	}, nil
 }
 

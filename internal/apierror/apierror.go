@@ -17,6 +17,7 @@ const (
 	CodeUnauthenticated  = "unauthenticated"
 	CodeTicketRequired   = "ticket_required"
 	CodeTicketRejected   = "ticket_rejected"
+	CodeLoginRevoked     = "login_revoked"
 	CodeOriginForbidden  = "origin_forbidden"
 	CodeForbidden        = "forbidden"
 	CodeNotFound         = "not_found"
@@ -43,6 +44,7 @@ var (
 	TicketRequired  = &Error{http.StatusUnauthorized, CodeTicketRequired, "a ticket is required"}
 	TicketRejected  = &Error{http.StatusUnauthorized, CodeTicketRejected, "ticket rejected"}
 	Unauthenticated = &Error{http.StatusUnauthorized, CodeUnauthenticated, "missing or invalid credentials"}
+	LoginRevoked    = &Error{http.StatusUnauthorized, CodeLoginRevoked, "login revoked: sign in again"}
 	OriginForbidden = &Error{http.StatusForbidden, CodeOriginForbidden, "origin not allowed"}
 	Forbidden       = &Error{http.StatusForbidden, CodeForbidden, "not allowed for this caller"}
 	RateLimited     = &Error{http.StatusTooManyRequests, CodeRateLimited, "too many requests, retry later"}

@@ -14,8 +14,9 @@ import (
 )
 
 // Reason returns the label for a refusal: an API error's code (such as
-// "bad_request"), "unauthenticated", "forbidden" (a known caller without
-// the operation's grant), "origin_not_allowed", "invalid", "rate_limited",
+// "bad_request"), "unauthenticated", "login_revoked" (a mint with a
+// revoked login), "forbidden" (a known caller without the operation's
+// grant), "origin_not_allowed", "invalid", "rate_limited",
 // "limiter_unavailable", or one of verifier.Reason's labels.
 func Reason(err error) string {
 	var api *apierror.Error
@@ -26,6 +27,8 @@ func Reason(err error) string {
 		return "unauthenticated"
 	case errors.Is(err, auth.ErrForbidden):
 		return "forbidden"
+	case errors.Is(err, issuer.ErrLoginRevoked):
+		return "login_revoked"
 	case errors.Is(err, issuer.ErrOriginNotAllowed):
 		return "origin_not_allowed"
 	case errors.Is(err, issuer.ErrInvalid), errors.Is(err, verifier.ErrInvalidInput):

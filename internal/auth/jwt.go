@@ -43,6 +43,12 @@ type JWTOptions struct {
 	// UserClaim names the claim that holds the user ID; it must be a
 	// non-empty string. Default: "sub".
 	UserClaim string
+	// SessionClaim names the claim that holds the login's session ID,
+	// recorded in the tickets the login mints so that one session can be
+	// revoked (a string passing verifier.CheckSessionID; a token without
+	// the claim has no session). It may not be the user claim or a
+	// registered claim other than jti. Default: DefaultSessionClaim, "sid".
+	SessionClaim string
 	// CopyClaims lists the claims copied from a login JWT into the tickets
 	// it mints, for the redeemer (such as "roles" or "tenant"). A string
 	// claim is copied as is, any other value as compact JSON; a claim the
@@ -67,6 +73,7 @@ type JWT struct {
 	keys      []publicKey
 	jwks      *JWKS
 	userClaim string
+	sessClaim string
 	copy      []string
 	cache     *cache
 	now       func() time.Time
@@ -117,6 +124,12 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 	if err := CheckCopyClaims(opts.CopyClaims, opts.UserClaim); err != nil {
 		return nil, err
 	}
+	if opts.SessionClaim == "" {
+		opts.SessionClaim = DefaultSessionClaim
+	}
+	if err := CheckSessionClaim(opts.SessionClaim, opts.UserClaim); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
 	if opts.CacheSize == 0 {
 		opts.CacheSize = DefaultCacheSize
 	}
@@ -140,7 +153,7 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 	}
 	popts = append(popts, jwt.WithTimeFunc(opts.Now))
 	return &JWT{parser: jwt.NewParser(popts...), secret: opts.HS256Secret, keys: keys, jwks: opts.JWKS,
-		userClaim: opts.UserClaim, copy: slices.Clone(opts.CopyClaims), cache: newCache(opts.CacheSize), now: opts.Now}, nil
+		userClaim: opts.UserClaim, sessClaim: opts.SessionClaim, copy: slices.Clone(opts.CopyClaims), cache: newCache(opts.CacheSize), now: opts.Now}, nil
 }
 
 // keyFor returns the keys that may verify t: the HMAC secret for HS256 only,
@@ -197,6 +210,15 @@ type Login struct {
 	// Claims are the JWTOptions.CopyClaims the token carries; nil when
 	// there are none. Shared with the cache: do not modify.
 	Claims map[string]string
+	// SessionID is the login's session, from JWTOptions.SessionClaim; ""
+	// when the token has no such claim.
+	SessionID string
+	// ExpiresAt is the token's exp (which NewJWT requires): when the
+	// login, and so every ticket it mints, expires.
+	ExpiresAt time.Time
+	// IssuedAt is the token's iat, or the zero time when it has none
+	// (then the login counts as issued before any revocation of it).
+	IssuedAt time.Time
 }
 
 // Verify checks a login JWT and returns the user ID it names.
@@ -205,8 +227,13 @@ func (v *JWT) Verify(token string) (userID string, err error) {
 	return l.User, err
 }
 
-// Login checks a login JWT and returns its user and copied claims. A token
-// verified before, and still within its exp, is answered from the cache.
+// Login checks a login JWT and returns its user, session, lifetime and
+// copied claims. A token verified before, and still within its exp, is
+// answered from the cache, with all of these. An authentic token whose
+// session claim is unusable is refused with an error matching
+// verifier.ErrInvalidInput (a 400, not a 401: signing in again with the
+// same identity provider will not fix it); every other refusal matches
+// ErrUnauthenticated.
 func (v *JWT) Login(token string) (Login, error) {
 	if len(token) > MaxCredentialLen {
 		return Login{}, fmt.Errorf("%w: token too large", ErrUnauthenticated)
@@ -227,15 +254,24 @@ func (v *JWT) Login(token string) (Login, error) {
 	if !ok || user == "" {
 		return Login{}, fmt.Errorf("%w: %w", ErrUnauthenticated, errors.New("token has no user in claim "+v.userClaim))
 	}
-	l := Login{User: user}
-	var err error
+	// The parser has checked exp (required) and iat (when present) for
+	// type and time, so these cannot fail; a nil is refused all the same.
+	exp, err := claims.GetExpirationTime()
+	if err != nil || exp == nil {
+		return Login{}, fmt.Errorf("%w: %w", ErrUnauthenticated, errors.New("token has no exp"))
+	}
+	l := Login{User: user, ExpiresAt: exp.Time}
+	if iat, err := claims.GetIssuedAt(); err == nil && iat != nil {
+		l.IssuedAt = iat.Time
+	}
+	if l.SessionID, err = sessionID(claims, v.sessClaim); err != nil {
+		return Login{}, err // verifier.ErrInvalidInput, naming the rule
+	}
 	if l.Claims, err = copyClaims(claims, v.copy); err != nil {
 		return Login{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
 	if v.cache != nil {
-		if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
-			v.cache.put(key, l, exp.Time, v.now())
-		}
+		v.cache.put(key, l, l.ExpiresAt, v.now())
 	}
 	return l, nil
 }

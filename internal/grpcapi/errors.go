@@ -24,7 +24,10 @@ import (
 const (
 	ReasonTicketRejected     = "TICKET_REJECTED"
 	ReasonInvalidCredentials = "INVALID_CREDENTIALS"
-	ErrorDomain              = "wsticket.dev"
+	// ReasonLoginRevoked: the login behind a mint was revoked
+	// (RevokeUserLogins); the user must sign in again.
+	ReasonLoginRevoked = "LOGIN_REVOKED"
+	ErrorDomain        = "wsticket.dev"
 )
 
 var errOtherUser = errors.New("grpcapi: a user may issue tickets only for itself")
@@ -43,6 +46,8 @@ func toStatus(err error) error {
 		return retryLater(limited.RetryAfter)
 	case errors.As(err, &ia):
 		return status.Error(codes.InvalidArgument, string(ia))
+	case errors.Is(err, issuer.ErrLoginRevoked):
+		return withReason(codes.Unauthenticated, "login revoked: sign in again", ReasonLoginRevoked)
 	case errors.Is(err, verifier.ErrRejected):
 		return withReason(codes.Unauthenticated, "ticket rejected", ReasonTicketRejected)
 	case errors.Is(err, auth.ErrUnauthenticated):

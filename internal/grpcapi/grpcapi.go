@@ -137,8 +137,10 @@ func (s *Server) authorize(ctx context.Context, op auth.Op) error {
 }
 
 // IssueTicket mints a ticket. A user (login JWT) gets a ticket for itself,
-// bound to the gRPC peer's address; a service granted issue names the user
-// and the client IP it issues for, and may attach claims.
+// bound to the gRPC peer's address and to its login's session and
+// lifetime; a service granted issue names the user and the client IP it
+// issues for, and may attach claims and the user's login session and
+// lifetime.
 func (s *Server) IssueTicket(ctx context.Context, req *ticketv1.IssueTicketRequest) (*ticketv1.IssueTicketResponse, error) {
 	c, err := s.authenticate(ctx)
 	if err == nil && c.service != nil {
@@ -154,14 +156,18 @@ func (s *Server) IssueTicket(ctx context.Context, req *ticketv1.IssueTicketReque
 				return nil, s.fail(ctx, "issue", invalidArg("client_ip is not an IP address"))
 			}
 		}
+		if err := serviceLoginFields(&mr, req); err != nil {
+			return nil, s.fail(ctx, "issue", err)
+		}
 	} else {
 		switch {
 		case mr.UserID != "" && mr.UserID != c.login.User:
 			return nil, s.fail(ctx, "issue", errOtherUser)
-		case req.GetClientIp() != "" || len(mr.Claims) > 0:
-			return nil, s.fail(ctx, "issue", invalidArg("client_ip and claims may be set by service callers only"))
+		case req.GetClientIp() != "" || len(mr.Claims) > 0 || hasLoginFields(req):
+			return nil, s.fail(ctx, "issue", invalidArg("client_ip, claims, session_id, session_expires_at and login_issued_at may be set by service callers only"))
 		}
 		mr.UserID, mr.ClientIP, mr.Claims = c.login.User, peerIP(ctx), c.login.Claims
+		loginFields(&mr, c.login)
 	}
 	// A service's mint counts against the user and client IP it names.
 	attrs := []slog.Attr{slog.String("user", mr.UserID), slog.String("client_ip", mr.ClientIP.String()),
@@ -202,12 +208,15 @@ func (s *Server) RedeemTicket(ctx context.Context, req *ticketv1.RedeemTicketReq
 		return nil, s.fail(ctx, "redeem", err, attrs...)
 	}
 	return &ticketv1.RedeemTicketResponse{
-		UserId:      res.UserID,
-		Audience:    res.Audience,
-		Claims:      res.Claims,
-		IssuedAt:    timestamppb.New(res.IssuedAt),
-		Fingerprint: res.Fingerprint,
-		ExpiresAt:   timestamppb.New(res.ExpiresAt),
+		UserId:           res.UserID,
+		Audience:         res.Audience,
+		Claims:           res.Claims,
+		IssuedAt:         timestamppb.New(res.IssuedAt),
+		Fingerprint:      res.Fingerprint,
+		ExpiresAt:        timestamppb.New(res.ExpiresAt),
+		SessionId:        res.SessionID,
+		SessionExpiresAt: timestampOrNil(res.SessionExpiresAt),
+		Epoch:            res.Epoch,
 	}, nil
 }
 

@@ -49,7 +49,8 @@ func (s *Server) WatchRevocations(_ *ticketv1.WatchRevocationsRequest, stream ti
 
 // streamHandler sends what the feed reports down one stream. A failed
 // send ends the watch. A revocation whose user ID verifier.CheckUserID
-// refuses is skipped with a log: it cannot be sent as a protobuf string
+// refuses, or whose session ID verifier.CheckSessionID refuses, is
+// skipped with a log: it cannot be sent as a protobuf string
 // (invalid UTF-8 fails to marshal) and no ticket was ever minted for it, so
 // ending every stream over it would only hand a hostile revoke a kill switch.
 type streamHandler struct {
@@ -68,7 +69,15 @@ func (h *streamHandler) Revoked(r verifier.Revocation) {
 			slog.String("error", err.Error()), slog.Int("user_bytes", len(r.User)))
 		return
 	}
-	if err := h.stream.Send(&ticketv1.RevocationEvent{UserId: r.User, RevokedAt: timestamppb.New(r.At)}); err != nil {
+	if r.Session != "" {
+		if err := verifier.CheckSessionID(r.Session); err != nil {
+			h.log.LogAttrs(h.stream.Context(), slog.LevelWarn, "revocation skipped", slog.String("op", "watch_revocations"),
+				slog.String("error", err.Error()), slog.String("user", r.User), slog.Int("session_bytes", len(r.Session)))
+			return
+		}
+	}
+	ev := &ticketv1.RevocationEvent{UserId: r.User, RevokedAt: timestamppb.New(r.At), SessionId: r.Session, Epoch: r.Epoch, Logins: r.Logins}
+	if err := h.stream.Send(ev); err != nil {
 		h.cancel(err)
 	}
 }

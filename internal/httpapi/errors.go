@@ -23,6 +23,8 @@ func toAPI(err error) *apierror.Error {
 	switch {
 	case errors.As(err, &invalid):
 		return invalid
+	case errors.Is(err, issuer.ErrLoginRevoked):
+		return apierror.LoginRevoked
 	case errors.Is(err, verifier.ErrRejected):
 		return apierror.TicketRejected
 	case errors.Is(err, auth.ErrUnauthenticated):

@@ -71,6 +71,7 @@ func New(opts Options) http.Handler {
 	mux.Handle("/v1/tickets", a.cors(only(a.mint, http.MethodPost)))
 	mux.Handle("/v1/tickets/redeem", only(a.redeem, http.MethodPost))
 	mux.Handle("/v1/users/{user_id}/tickets/revoke", only(a.revoke, http.MethodPost))
+	mux.Handle("/v1/users/{user_id}/logins/revoke", only(a.revokeLogins, http.MethodPost))
 	mux.Handle("/healthz", only(a.healthz, http.MethodGet, http.MethodHead))
 	mux.Handle("/readyz", only(a.readyz, http.MethodGet, http.MethodHead))
 	if opts.Metrics != nil {

@@ -70,6 +70,7 @@ type envOptions struct {
 	cookiePath     string
 	insecureCookie bool
 	limits         *ratelimit.Limits
+	sessionClaim   string // the JWT's session claim; "": sid
 }
 
 // countingStore counts Take, the store call a redemption makes.
@@ -98,7 +99,7 @@ func newEnv(t testing.TB, opts *envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jv, err := auth.NewJWT(auth.JWTOptions{HS256Secret: []byte(jwtSecret)})
+	jv, err := auth.NewJWT(auth.JWTOptions{HS256Secret: []byte(jwtSecret), SessionClaim: opts.sessionClaim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,6 +228,10 @@ type redeemResponse struct {
 	ExpiresAt time.Time         `json:"expires_at"`
 	// Fingerprint is the ticket's ticket_fp.
 	Fingerprint string `json:"fingerprint"`
+	// SessionID and SessionExpiresAt: the login's session and expiry,
+	// omitted when unknown.
+	SessionID        string     `json:"session_id,omitempty"`
+	SessionExpiresAt *time.Time `json:"session_expires_at,omitempty"`
 }
 
 // redeem posts req to the redeem endpoint with the service key.

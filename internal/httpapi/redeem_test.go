@@ -25,13 +25,14 @@ func TestRedeemSuccess(t *testing.T) {
 	if err := json.Unmarshal(r.body, &raw); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"user_id", "audience", "claims", "issued_at", "expires_at", "fingerprint"} {
+	// The login JWT has an exp and no sid: session_expires_at, no session_id.
+	for _, f := range []string{"user_id", "audience", "claims", "issued_at", "expires_at", "fingerprint", "session_expires_at"} {
 		if raw[f] == nil {
 			t.Errorf("body %s has no %q", r.body, f)
 		}
 	}
-	if len(raw) != 6 {
-		t.Errorf("body %s: want exactly user_id, audience, claims, issued_at, expires_at, fingerprint", r.body)
+	if len(raw) != 7 {
+		t.Errorf("body %s: want exactly user_id, audience, claims, issued_at, expires_at, fingerprint, session_expires_at", r.body)
 	}
 	// claims is an object, never null, even when the ticket has none.
 	if !bytes.Equal(raw["claims"], []byte("{}")) {

@@ -49,7 +49,8 @@ func (a *api) mint(w http.ResponseWriter, r *http.Request) {
 	origin := r.Header.Get("Origin")
 	attrs = append(attrs, slog.String("audience", req.Audience), slog.String("origin", origin))
 	start := time.Now()
-	m, err := a.Service.Mint(r.Context(), issuer.MintRequest{UserID: user, ClientIP: ip, Origin: origin, Audience: req.Audience, Claims: login.Claims})
+	m, err := a.Service.Mint(r.Context(), issuer.MintRequest{UserID: user, ClientIP: ip, Origin: origin, Audience: req.Audience, Claims: login.Claims,
+		SessionID: login.SessionID, SessionExpiresAt: login.ExpiresAt, LoginIssuedAt: login.IssuedAt})
 	a.Metrics.ObserveMint(time.Since(start))
 	if err != nil {
 		a.fail(w, r, "mint", err, attrs...)
@@ -131,6 +132,11 @@ type redeemResponse struct {
 	ExpiresAt time.Time         `json:"expires_at"`
 	// Fingerprint is the ticket_fp of ticketd's audit log, not a secret.
 	Fingerprint string `json:"fingerprint"`
+	// SessionID is the login session the ticket was minted under; omitted
+	// when the login named none.
+	SessionID string `json:"session_id,omitempty"`
+	// SessionExpiresAt is when that login expires; omitted when unknown.
+	SessionExpiresAt time.Time `json:"session_expires_at,omitzero"`
 }
 
 // redeem: POST /v1/tickets/redeem by a service granted redeem. Any other
@@ -163,12 +169,14 @@ func (a *api) redeem(w http.ResponseWriter, r *http.Request) {
 		claims = map[string]string{}
 	}
 	writeJSON(w, http.StatusOK, redeemResponse{
-		UserID:      res.UserID,
-		Audience:    res.Audience,
-		Claims:      claims,
-		IssuedAt:    res.IssuedAt.UTC(),
-		ExpiresAt:   res.ExpiresAt.UTC(),
-		Fingerprint: res.Fingerprint,
+		UserID:           res.UserID,
+		Audience:         res.Audience,
+		Claims:           claims,
+		IssuedAt:         res.IssuedAt.UTC(),
+		ExpiresAt:        res.ExpiresAt.UTC(),
+		Fingerprint:      res.Fingerprint,
+		SessionID:        res.SessionID,
+		SessionExpiresAt: res.SessionExpiresAt.UTC(),
 	})
 }
 

@@ -103,7 +103,7 @@ func storeOp(op string) string {
 		return OpMint
 	case "redeem":
 		return OpRedeem
-	case "revoke":
+	case "revoke", "revoke_logins":
 		return OpRevoke
 	case "watch_revocations", "get_revocations":
 		return OpRevocations

@@ -44,6 +44,16 @@ type Record struct {
 	IssuedAt  time.Time // millisecond precision once stored
 	ExpiresAt time.Time
 	Claims    map[string]string
+	// SessionID is the login session the ticket was minted under (the
+	// login JWT's session claim), or "" when the login had none.
+	SessionID string
+	// SessionExpiresAt is when that login expires (the JWT's exp), or the
+	// zero time when unknown. A ticket never outlives it.
+	SessionExpiresAt time.Time
+	// Epoch is the user's revocation epoch when the ticket was minted: a
+	// revocation with a higher epoch voids the ticket and what it opened.
+	// 0 when the user was never revoked.
+	Epoch uint64
 }
 
 const (
@@ -55,6 +65,9 @@ const (
 	fieldIssued   wireNumber = 6
 	fieldExpires  wireNumber = 7
 	fieldClaims   wireNumber = 8
+	fieldSession  wireNumber = 9
+	fieldSessExp  wireNumber = 10
+	fieldEpoch    wireNumber = 11
 	fieldMapKey   wireNumber = 1
 	fieldMapValue wireNumber = 2
 )
@@ -94,6 +107,12 @@ func (r *Record) Marshal(b []byte) []byte {
 			b = appendWireString(b, v)
 		}
 	}
+	b = appendString(b, fieldSession, r.SessionID)
+	b = appendTime(b, fieldSessExp, r.SessionExpiresAt)
+	if r.Epoch != 0 {
+		b = appendTag(b, fieldEpoch, varintType)
+		b = appendVarint(b, r.Epoch)
+	}
 	return b
 }
 
@@ -132,9 +151,9 @@ func Unmarshal(b []byte) (*Record, error) {
 		b = b[n:]
 		want := bytesType
 		switch num {
-		case fieldBinding, fieldIssued, fieldExpires:
+		case fieldBinding, fieldIssued, fieldExpires, fieldSessExp, fieldEpoch:
 			want = varintType
-		case fieldUserID, fieldClientIP, fieldOrigin, fieldAudience, fieldClaims:
+		case fieldUserID, fieldClientIP, fieldOrigin, fieldAudience, fieldClaims, fieldSession:
 		default:
 			if n = consumeFieldValue(num, typ, b); n < 0 {
 				return nil, ErrRecordCorrupt
@@ -174,6 +193,10 @@ func (r *Record) setVarint(num wireNumber, v uint64) {
 		r.IssuedAt = unixMilli(v)
 	case fieldExpires:
 		r.ExpiresAt = unixMilli(v)
+	case fieldSessExp:
+		r.SessionExpiresAt = unixMilli(v)
+	case fieldEpoch:
+		r.Epoch = v
 	}
 }
 
@@ -193,6 +216,8 @@ func (r *Record) setBytes(num wireNumber, v []byte) error {
 		r.Origin = string(v)
 	case fieldAudience:
 		r.Audience = string(v)
+	case fieldSession:
+		r.SessionID = string(v)
 	case fieldClientIP:
 		ip, ok := netip.AddrFromSlice(v)
 		if !ok && len(v) != 0 {

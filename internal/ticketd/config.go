@@ -29,9 +29,12 @@ type Config struct {
 	JWTAudience       string
 	JWTLeeway         time.Duration
 	JWTUserClaim      string
-	JWTCopyClaims     []string
-	ServiceKeys       string // comma-separated, each KEY or op+op:KEY
-	TicketTTL         time.Duration
+	// JWTSessionClaim names the login JWT claim holding the session ID;
+	// "" means auth.DefaultSessionClaim ("sid").
+	JWTSessionClaim string
+	JWTCopyClaims   []string
+	ServiceKeys     string // comma-separated, each KEY or op+op:KEY
+	TicketTTL       time.Duration
 	// TicketKeys sign tickets; nil: generated at start (embedded store,
 	// --dev). Required with Redis (ParseConfig).
 	TicketKeys *verifier.TicketKeys
@@ -127,6 +130,13 @@ func (c *Config) settings() []setting {
 				return errors.New("want a claim name")
 			}
 			c.JWTUserClaim = s
+			return nil
+		}},
+		{flag: "jwt-session-claim", env: "TICKETD_JWT_SESSION_CLAIM", def: auth.DefaultSessionClaim, usage: "the login JWT claim that holds the login's session ID (a string), recorded in its tickets so POST /v1/users/{id}/logins/revoke can revoke one session; a token without it has no session; not the user claim nor a registered claim other than jti", set: func(s string) error {
+			if s == "" {
+				return errors.New("want a claim name")
+			}
+			c.JWTSessionClaim = s
 			return nil
 		}},
 		{flag: "jwt-copy-claims", env: "TICKETD_JWT_COPY_CLAIMS", usage: "comma-separated login JWT claims copied into the tickets it mints, for the redeemer (such as roles,tenant); strings as is, other values as JSON, each at most 256 bytes", set: func(s string) error {

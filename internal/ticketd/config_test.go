@@ -58,6 +58,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		IPBinding:          issuer.BindStrict,
 		JWTLeeway:          30 * time.Second,
 		JWTUserClaim:       "sub",
+		JWTSessionClaim:    "sid",
 		CookiePath:         "/",
 		ShutdownGrace:      10 * time.Second,
 		LegacyTicketWindow: 15 * time.Minute,
@@ -135,6 +136,7 @@ var settings = []setting{
 	{"jwt-leeway", "TICKETD_JWT_LEEWAY", "0s", func(c *ticketd.Config) bool { return c.JWTLeeway == 0 }},
 	{"shutdown-grace", "TICKETD_SHUTDOWN_GRACE", "0s", func(c *ticketd.Config) bool { return c.ShutdownGrace == 0 }},
 	{"jwt-user-claim", "TICKETD_JWT_USER_CLAIM", "uid", func(c *ticketd.Config) bool { return c.JWTUserClaim == "uid" }},
+	{"jwt-session-claim", "TICKETD_JWT_SESSION_CLAIM", "session_state", func(c *ticketd.Config) bool { return c.JWTSessionClaim == "session_state" }},
 	{"redis-wait-replicas", "TICKETD_REDIS_WAIT_REPLICAS", "1/50ms", func(c *ticketd.Config) bool {
 		return c.RedisWaitReplicas == 1 && c.RedisWaitTimeout == 50*time.Millisecond
 	}},
@@ -267,6 +269,7 @@ func TestParseConfigFlagOverridesEnv(t *testing.T) {
 		IPBinding:               issuer.BindPrefix,
 		JWTLeeway:               30 * time.Second,
 		JWTUserClaim:            "sub",
+		JWTSessionClaim:         "sid",
 		CookiePath:              "/",
 		ShutdownGrace:           10 * time.Second,
 		LegacyTicketWindow:      15 * time.Minute,
@@ -378,6 +381,9 @@ func TestValidate(t *testing.T) {
 		{"no JWT key", map[string]string{"TICKETD_SERVICE_KEYS": key}, "TICKETD_JWT_HS256_SECRET (--jwt-hs256-secret), TICKETD_JWT_PUBLIC_KEY_FILES (--jwt-public-key-files) or TICKETD_JWT_JWKS_URL (--jwt-jwks-url), or run ticketd --dev"},
 		{"short secret", map[string]string{"TICKETD_JWT_HS256_SECRET": "short", "TICKETD_SERVICE_KEYS": key}, "TICKETD_JWT_HS256_SECRET (--jwt-hs256-secret): the secret must be at least 32 bytes"},
 		{"bad copy claim", map[string]string{"TICKETD_JWT_HS256_SECRET": secret, "TICKETD_SERVICE_KEYS": key, "TICKETD_JWT_COPY_CLAIMS": "sub"}, "TICKETD_JWT_COPY_CLAIMS (--jwt-copy-claims): "},
+		{"session claim is the user claim", map[string]string{"TICKETD_JWT_HS256_SECRET": secret, "TICKETD_SERVICE_KEYS": key, "TICKETD_JWT_SESSION_CLAIM": "sub"}, "TICKETD_JWT_SESSION_CLAIM (--jwt-session-claim): "},
+		{"session claim jti", map[string]string{"TICKETD_JWT_HS256_SECRET": secret, "TICKETD_SERVICE_KEYS": key, "TICKETD_JWT_SESSION_CLAIM": "jti"}, ""},
+		{"session claim is exp", map[string]string{"TICKETD_JWT_HS256_SECRET": secret, "TICKETD_SERVICE_KEYS": key, "TICKETD_JWT_SESSION_CLAIM": "exp"}, "TICKETD_JWT_SESSION_CLAIM (--jwt-session-claim): "},
 		{"no service keys", map[string]string{"TICKETD_JWT_HS256_SECRET": secret}, "set TICKETD_SERVICE_KEYS (--service-keys) (or, with TLS client certificates, TICKETD_TLS_CLIENT_IDENTITIES (--tls-client-identities)), or run ticketd --dev"},
 		{"short service key", map[string]string{"TICKETD_JWT_HS256_SECRET": secret, "TICKETD_SERVICE_KEYS": "short"}, "TICKETD_SERVICE_KEYS (--service-keys): "},
 		{"cert without key", map[string]string{"TICKETD_JWT_HS256_SECRET": secret, "TICKETD_SERVICE_KEYS": key, "TICKETD_TLS_CERT_FILE": "/c.pem"}, "TICKETD_TLS_CERT_FILE (--tls-cert-file) is set without TICKETD_TLS_KEY_FILE (--tls-key-file)"},

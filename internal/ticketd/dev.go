@@ -8,11 +8,14 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/wsticket/wsticket/internal/auth"
 )
 
 // devSecrets is what --dev generated or took from the environment.
 type devSecrets struct {
 	loginJWT     string
+	sessionID    string // the demo login's session, in the session claim
 	serviceKey   string // empty when it came from TICKETD_SERVICE_KEYS
 	keyGenerated bool
 }
@@ -38,8 +41,15 @@ func prepareDev(cfg *Config, httpAddr string) (*devSecrets, error) {
 	}
 	now := time.Now()
 	// The demo JWT satisfies whatever the configuration checks: the user
-	// claim, and the issuer and audience when they are set.
+	// claim, and the issuer and audience when they are set. It names a
+	// session, so that the banner can show a session's revocation.
+	d.sessionID = "dev-" + rand.Text()[:8]
 	claims := jwt.MapClaims{"iat": now.Unix(), "exp": now.Add(24 * time.Hour).Unix()}
+	sessionClaim := cfg.JWTSessionClaim
+	if sessionClaim == "" {
+		sessionClaim = auth.DefaultSessionClaim
+	}
+	claims[sessionClaim] = d.sessionID
 	userClaim := cfg.JWTUserClaim
 	if userClaim == "" {
 		userClaim = "sub"
@@ -89,5 +99,14 @@ Redeem it as a service (it is bound to 127.0.0.1 and to no Origin); a second run
 
   curl -s -X POST %[1]s/v1/tickets/redeem -H "Authorization: Bearer $WSTICKET_SERVICE_KEY" -d '{"ticket":"'"$T"'","client_ip":"127.0.0.1","audience":"demo"}'
 
-`, base, grpcAddr, ttl, DevUser, keyNote, d.loginJWT, key, store)
+Revoke the user's tickets (outstanding ones die, open sockets close with 1008; the login still mints):
+
+  curl -s -X POST %[1]s/v1/users/%[4]s/tickets/revoke -H "Authorization: Bearer $WSTICKET_SERVICE_KEY"
+
+Revoke the demo login's session %[9]q (its tickets die, its sockets close, and from then on this JWT
+mints nothing: 401 login_revoked; restart --dev for a new login). Without the body, every login of %[4]q:
+
+  curl -s -X POST %[1]s/v1/users/%[4]s/logins/revoke -H "Authorization: Bearer $WSTICKET_SERVICE_KEY" -d '{"session_id":"%[9]s"}'
+
+`, base, grpcAddr, ttl, DevUser, keyNote, d.loginJWT, key, store, d.sessionID)
 }

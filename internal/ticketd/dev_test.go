@@ -55,6 +55,8 @@ func TestDevGeneratesSecrets(t *testing.T) {
 		"curl -s -X POST " + base + "/v1/tickets/redeem ",
 		`-d '{"audience":"demo"}'`,
 		`"client_ip":"127.0.0.1","audience":"demo"`,
+		"curl -s -X POST " + base + "/v1/users/demo/tickets/revoke ",
+		"curl -s -X POST " + base + "/v1/users/demo/logins/revoke ",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("banner does not contain %q:\n%s", want, text)
@@ -75,6 +77,10 @@ func TestDevGeneratesSecrets(t *testing.T) {
 	}
 	if claims["sub"] != ticketd.DevUser || claims["exp"] == nil {
 		t.Errorf("banner JWT claims %v, want sub %q and an exp", claims, ticketd.DevUser)
+	}
+	// Its session is the one the banner's logins/revoke line names.
+	if sid, _ := claims["sid"].(string); sid == "" || !strings.Contains(text, `-d '{"session_id":"`+sid+`"}'`) {
+		t.Errorf("banner JWT session %q is not the one the banner's logins/revoke line names:\n%s", sid, text)
 	}
 	c := client(t)
 	status, tk := mint(t, c, m, login, "", "demo")

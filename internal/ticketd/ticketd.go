@@ -120,7 +120,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	jwtv, err := auth.NewJWT(auth.JWTOptions{
 		HS256Secret: []byte(cfg.JWTSecret), PublicKeys: pems, JWKS: jwks, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
-		Leeway: &cfg.JWTLeeway, UserClaim: cfg.JWTUserClaim, CopyClaims: cfg.JWTCopyClaims,
+		Leeway: &cfg.JWTLeeway, UserClaim: cfg.JWTUserClaim, SessionClaim: cfg.JWTSessionClaim, CopyClaims: cfg.JWTCopyClaims,
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", varJWTKeyFiles, err) // Validate checked the other JWT settings

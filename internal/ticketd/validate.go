@@ -16,6 +16,7 @@ const (
 	varJWTKeyFiles   = "TICKETD_JWT_PUBLIC_KEY_FILES (--jwt-public-key-files)"
 	varJWKSURL       = "TICKETD_JWT_JWKS_URL (--jwt-jwks-url)"
 	varJWTCopyClaims = "TICKETD_JWT_COPY_CLAIMS (--jwt-copy-claims)"
+	varJWTSession    = "TICKETD_JWT_SESSION_CLAIM (--jwt-session-claim)"
 	varServiceKeys   = "TICKETD_SERVICE_KEYS (--service-keys)"
 	varIdentities    = "TICKETD_TLS_CLIENT_IDENTITIES (--tls-client-identities)"
 	varTLSCert       = "TICKETD_TLS_CERT_FILE (--tls-cert-file)"
@@ -69,6 +70,11 @@ func (c *Config) checkJWT() error {
 	}
 	if err := auth.CheckCopyClaims(c.JWTCopyClaims, c.userClaim()); err != nil {
 		return fmt.Errorf("%s: %w", varJWTCopyClaims, err)
+	}
+	if c.JWTSessionClaim != "" {
+		if err := auth.CheckSessionClaim(c.JWTSessionClaim, c.userClaim()); err != nil {
+			return fmt.Errorf("%s: %w", varJWTSession, err)
+		}
 	}
 	return nil
 }

@@ -220,3 +220,9 @@ func (s *Store) Close() error {
 	s.count.Store(0)
 	return nil
 }
+
+// RevokeLogins is not implemented yet: the storage change implements it.
+// It fails closed, so nothing is reported revoked that was not.
+func (s *Store) RevokeLogins(ctx context.Context, userID, sessionID string) (int, error) {
+	return 0, errors.New("RevokeLogins: not implemented (contract branch)")
+}

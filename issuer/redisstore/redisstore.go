@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -153,3 +154,9 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 
 // Ping reports whether Redis answers.
 func (s *Store) Ping(ctx context.Context) error { return s.client.Ping(ctx).Err() }
+
+// RevokeLogins is not implemented yet: the storage change implements it.
+// It fails closed, so nothing is reported revoked that was not.
+func (s *Store) RevokeLogins(ctx context.Context, userID, sessionID string) (int, error) {
+	return 0, errors.New("RevokeLogins: not implemented (contract branch)")
+}
