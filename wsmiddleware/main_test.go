@@ -1,6 +1,9 @@
 package wsmiddleware_test
 
 import (
+	"net/http"
+
+	"github.com/wsticket/wsticket/wsmiddleware"
 	"net/netip"
 	"sync/atomic"
 	"testing"
@@ -82,4 +85,20 @@ func (f *fixture) mint(t *testing.T, req issuer.MintRequest) string {
 		t.Fatalf("mint: %v", err)
 	}
 	return m.Ticket
+}
+
+// guard builds a Guard or fails the test.
+func guard(t testing.TB, v wsmiddleware.Redeemer, opts *wsmiddleware.Options) *wsmiddleware.Guard {
+	t.Helper()
+	g, err := wsmiddleware.New(v, opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return g
+}
+
+// require is guard(t, v, opts).Require.
+func require(t testing.TB, v wsmiddleware.Redeemer, opts *wsmiddleware.Options) func(http.Handler) http.Handler {
+	t.Helper()
+	return guard(t, v, opts).Require
 }

@@ -3,7 +3,7 @@ package wsmiddleware
 import "time"
 
 // Observer is told what Require, FirstMessage and a Revoker do, for
-// metrics. Set it in Options.Observer, FirstMessageOptions.Observer and
+// metrics. Set it in Options.Observer and
 // RevokerOptions.Observer; package wsmiddleware/wsmetrics implements it
 // with Prometheus counters and a histogram, and keeps this package free of
 // any metrics library.
