@@ -31,10 +31,10 @@ func reauthFrame(expires time.Time) []byte {
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // isAuthFrame reports whether a text message on an open connection is an
-// auth frame, the Session's rather than the application's: a JSON object
-// whose top-level "type" is the string "auth", whatever else it holds and
-// however large it is (the strict parse that follows refuses a malformed
-// or oversized one). A message that contains neither "auth" nor a
+// auth frame, the Session's rather than the application's: a complete
+// JSON object whose top-level "type" is the string "auth", whatever else
+// it holds, whatever follows it and however large it is (the strict parse
+// that follows refuses a malformed or oversized one). A message that contains neither "auth" nor a
 // backslash (an escape could spell it) is the application's without
 // parsing it, which keeps the cost off ordinary traffic.
 func isAuthFrame(data []byte) bool {
@@ -67,7 +67,10 @@ func isAuthFrame(data []byte) bool {
 			found = true
 		}
 	}
-	return found
+	// Only a complete object counts: what follows it, if anything, makes
+	// the frame malformed for parseAuthFrame.
+	tok, err := dec.Token()
+	return found && err == nil && tok == json.Delim('}')
 }
 
 // parseAuthFrame returns the ticket in a first message, which must be a
