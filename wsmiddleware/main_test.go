@@ -1,6 +1,7 @@
 package wsmiddleware_test
 
 import (
+	"log/slog"
 	"net/http"
 
 	"github.com/wsticket/wsticket/wsmiddleware"
@@ -102,3 +103,6 @@ func require(t testing.TB, v wsmiddleware.Redeemer, opts *wsmiddleware.Options) 
 	t.Helper()
 	return guard(t, v, opts).Require
 }
+
+// discardLogger silences a Guard's warnings where a test provokes them.
+var discardLogger = slog.New(slog.DiscardHandler)
