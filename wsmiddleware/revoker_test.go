@@ -147,6 +147,7 @@ func TestRevokerClosesLiveSockets(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					code, took := awaitClose(c)
+					t.Logf("alice's socket %d closed %v after the revoke call returned", i, took)
 					if code != wsmiddleware.CloseRevoked || took > revocationDeadline {
 						t.Errorf("alice's socket %d: close code %d after %v; want %d within %v", i, code, took, wsmiddleware.CloseRevoked, revocationDeadline)
 					}

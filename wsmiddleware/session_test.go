@@ -302,11 +302,13 @@ func TestSessionReauthKeepsSocketOpen(t *testing.T) {
 					}
 					fresh := login(t, svc, "alice", "chat", life)
 					ctx, cancel := context.WithTimeout(t.Context(), ioTimeout)
+					sent := time.Now()
 					if err := conn.send(ctx, authFrame(fresh)); err != nil {
 						t.Fatal(err)
 					}
 					cancel()
 					f = awaitFrame(t, conn, ioTimeout)
+					t.Logf("cycle %d: auth to auth_ok in %v", cycle, time.Since(sent))
 					if f.Type != "auth_ok" || !f.expiresAt(t).After(exp) {
 						t.Fatalf("cycle %d: answer %+v, want auth_ok after %v", cycle, f, exp)
 					}
