@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wsticket/wsticket/internal/redistest"
+	"github.com/wsticket/wsticket/internal/testlog"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/issuer/memstore"
 	"github.com/wsticket/wsticket/issuer/redisstore"
@@ -376,10 +378,13 @@ func TestSessionReauthRejections(t *testing.T) {
 					t.Parallel()
 					var mu sync.Mutex
 					var reasons []string
-					g := sessionGuard(t, svc, wsmiddleware.Options{OnReject: func(_ *http.Request, err error) {
+					logs := &testlog.Buffer{}
+					logger := slog.New(slog.NewJSONHandler(logs, nil))
+					g := sessionGuard(t, svc, wsmiddleware.Options{Logger: logger, OnReject: func(r *http.Request, err error) {
 						mu.Lock()
 						defer mu.Unlock()
 						reasons = append(reasons, wsmiddleware.Reason(err))
+						logger.Info("refused", "reason", wsmiddleware.Reason(err), "error", err.Error(), "url", r.URL.String())
 					}})
 					s := newLibServer(t, sessionRoute(c.server, g, c.firstMessage))
 					tk := login(t, svc, "alice", "chat", 600*time.Millisecond)
@@ -404,6 +409,12 @@ func TestSessionReauthRejections(t *testing.T) {
 					mu.Unlock()
 					if len(got) != 1 || got[0] != tt.reason {
 						t.Errorf("OnReject reasons %v, want [%s]", got, tt.reason)
+					}
+					// No ticket, and no session id, in any log line or error.
+					for _, secret := range []string{tk, ticket, "sess-alice", "sess-bob"} {
+						if secret != "" && strings.Contains(logs.String(), secret) {
+							t.Errorf("the logs hold %q: %s", secret, logs.String())
+						}
 					}
 					if ticket != "" {
 						_, err := svc.Redeem(t.Context(), verifier.Request{Ticket: ticket, ClientIP: loopback, Origin: appOrigin, Audience: "chat"})
