@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"time"
 	"unicode/utf8"
 )
 
@@ -12,8 +13,65 @@ import (
 // maxAuthFrame caps the first message. A real one is about 70 bytes.
 const maxAuthFrame = 4 << 10
 
-// authOK is the server's answer to an accepted auth frame.
-var authOK = []byte(`{"type":"auth_ok"}`)
+// authOKFrame is the server's answer to an accepted auth frame:
+// {"type":"auth_ok"}, with "expires_at" when the session ends on time.
+func authOKFrame(expires time.Time) []byte {
+	if expires.IsZero() {
+		return []byte(`{"type":"auth_ok"}`)
+	}
+	return []byte(`{"type":"auth_ok","expires_at":"` + rfc3339(expires) + `"}`)
+}
+
+// reauthFrame asks the client to re-authenticate before expires.
+func reauthFrame(expires time.Time) []byte {
+	return []byte(`{"type":"reauth","expires_at":"` + rfc3339(expires) + `"}`)
+}
+
+// rfc3339 formats t in UTC, with as many fractional digits as it has.
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// isAuthFrame reports whether a text message on an open connection is an
+// auth frame, the Session's rather than the application's: a complete
+// JSON object whose top-level "type" is the string "auth", whatever else
+// it holds, whatever follows it and however large it is (the strict parse
+// that follows refuses a malformed or oversized one). A message that contains neither "auth" nor a
+// backslash (an escape could spell it) is the application's without
+// parsing it, which keeps the cost off ordinary traffic.
+func isAuthFrame(data []byte) bool {
+	i := 0
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	if i == len(data) || data[i] != '{' {
+		return false
+	}
+	if !bytes.Contains(data, []byte("auth")) && bytes.IndexByte(data, '\\') < 0 {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	found := false
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		var val json.RawMessage
+		if dec.Decode(&val) != nil {
+			return false
+		}
+		var typ string
+		if key == "type" && json.Unmarshal(val, &typ) == nil && typ == "auth" {
+			found = true
+		}
+	}
+	// Only a complete object counts: what follows it, if anything, makes
+	// the frame malformed for parseAuthFrame.
+	tok, err := dec.Token()
+	return found && err == nil && tok == json.Delim('}')
+}
 
 // parseAuthFrame returns the ticket in a first message, which must be a
 // text message of at most maxAuthFrame bytes of valid UTF-8 holding exactly

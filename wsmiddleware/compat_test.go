@@ -39,7 +39,7 @@ type wsServer struct {
 func newWSServer(t *testing.T, f *fixture, handler func(s *wsServer) http.HandlerFunc) *wsServer {
 	t.Helper()
 	s := &wsServer{}
-	mw := wsmiddleware.Require(f.svc, &wsmiddleware.Options{Audience: "chat", AllowedOrigins: compatOrigins})
+	mw := require(t, f.svc, &wsmiddleware.Options{Audience: "chat", AllowedOrigins: compatOrigins})
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", mw(handler(s)))
 	s.Server = httptest.NewServer(mux)

@@ -17,9 +17,13 @@ func NewContext(ctx context.Context, res *verifier.Result) context.Context {
 }
 
 // FromContext returns the Result of the ticket that admitted the request
-// whose context is ctx, and whether there is one. Behind Require it is
-// always there.
+// whose context is ctx (or of the connection's latest re-authentication:
+// Session.Result), and whether there is one. Behind Require it is always
+// there.
 func FromContext(ctx context.Context) (*verifier.Result, bool) {
+	if s, ok := SessionFromContext(ctx); ok {
+		return s.Result(), true
+	}
 	res, ok := ctx.Value(resultKey{}).(*verifier.Result)
 	return res, ok && res != nil
 }

@@ -9,35 +9,59 @@
 //
 // # Which entry point
 //
-//   - Require: net/http middleware that redeems during the upgrade, for the
-//     query, subprotocol and cookie transports. A refused upgrade gets an
-//     HTTP error (400, 401, 403 or 503 with a JSON body) before any
-//     WebSocket exists. Use it unless the server must upgrade first.
-//   - RequireOrigin and FirstMessage: for the first-message transport. The
-//     middleware refuses foreign Origins before the upgrade; after it,
-//     FirstMessage reads the auth frame, redeems, and answers or closes
-//     the socket. Packages gorillaws and coderws adapt it to
-//     github.com/gorilla/websocket and github.com/coder/websocket; any
-//     other library needs the three methods of Conn.
+// Build one Guard per endpoint with New(redeemer, *Options): the
+// audience, origins, transports, revocation and session policy are
+// configured there, once, and a bad configuration is an error from New.
+//
+//   - Guard.Require: net/http middleware that redeems during the upgrade,
+//     for the query, subprotocol and cookie transports. A refused upgrade
+//     gets an HTTP error (400, 401, 403, 429 or 503 with a JSON body)
+//     before any WebSocket exists. Use it unless the server must upgrade
+//     first.
+//   - Guard.RequireOrigin and Guard.FirstMessage: for the first-message
+//     transport. The middleware refuses foreign Origins before the
+//     upgrade; after it, FirstMessage reads the auth frame, redeems, and
+//     answers or closes the socket.
+//   - Session: every admitted connection has one. Its context ends at the
+//     session's expiry, on revocation and on Guard.Drain; bound to the
+//     socket it re-authenticates the client in band and closes the socket
+//     with the right code. Packages gorillaws and coderws bind it to
+//     github.com/gorilla/websocket and github.com/coder/websocket
+//     connections (Serve behind Require, FirstMessage otherwise); any
+//     other library needs the three methods of Conn and reads through
+//     Session.Read.
+//   - Guard.Drain: closes every open socket with 1012, spread over a
+//     window, for deploys.
 //
 // Both take a Redeemer: *verifier.Direct (redeeming in process, straight
-// from ticketd's Redis: verifier.New(redisstore.New(rdb, nil), nil)) or *clientlib.Client (asking
-// ticketd over gRPC). The handler reads who was admitted with FromContext
-// (behind Require) or from FirstMessage's result.
+// from ticketd's Redis: verifier.New(redisstore.New(rdb, nil), nil)) or
+// *clientlib.Client (asking ticketd over gRPC). The handler reads who was
+// admitted with FromContext (behind Require) or from the Session.
 //
 //	v := verifier.New(redisstore.New(rdb, nil), nil)
-//	mw := wsmiddleware.Require(v, &wsmiddleware.Options{
+//	g, err := wsmiddleware.New(v, &wsmiddleware.Options{
 //		Audience:       "chat",
 //		AllowedOrigins: []string{"https://app.example.com"},
-//		OnReject: func(r *http.Request, err error) {
-//			log.Printf("ws refused: %s", wsmiddleware.Reason(err))
-//		},
 //	})
-//	mux.Handle("GET /ws", mw(chatHandler))
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mux.Handle("GET /ws", g.Require(http.HandlerFunc(chat)))
 //
-//	func chatHandler(w http.ResponseWriter, r *http.Request) {
-//		res, _ := wsmiddleware.FromContext(r.Context())
-//		// res.UserID, res.Claims; upgrade here (see below).
+//	func chat(w http.ResponseWriter, r *http.Request) {
+//		conn, err := upgrader.Upgrade(w, r, nil) // gorilla/websocket
+//		if err != nil {
+//			return
+//		}
+//		defer conn.Close()
+//		s, _ := gorillaws.Serve(r, conn)
+//		for {
+//			typ, msg, err := s.ReadMessage() // auth frames never reach here
+//			if err != nil {
+//				return
+//			}
+//			s.WriteMessage(typ, msg) // s.Result().UserID is on the socket
+//		}
 //	}
 //
 // Put Require on the WebSocket route only: it refuses every request that
@@ -113,7 +137,7 @@
 //		conn, err := upgrader.Upgrade(w, r, nil) // on error the response is written
 //		...
 //	}
-//	mux.Handle("GET /ws", wsmiddleware.Require(v, opts)(http.HandlerFunc(chat)))
+//	mux.Handle("GET /ws", g.Require(http.HandlerFunc(chat)))
 //
 // With github.com/coder/websocket, give Accept the same exact origins as
 // Options.AllowedOrigins. Each OriginPatterns entry that contains "://" is
@@ -142,31 +166,54 @@
 // is taken from X-Forwarded-For (walked from the right, past trusted hops
 // only); otherwise X-Forwarded-For is ignored and the TCP peer is used.
 //
+// # Sessions
+//
+// A socket lives longer than the login that opened it, so the Guard gives
+// every connection a Session (Options.Session sets the policy):
+//
+//   - SessionLogin, the default: the connection ends at the login's expiry
+//     (verifier.Result.SessionExpiresAt, from the login JWT's exp). Ahead
+//     of it (Options.ReauthLead; by default the smaller of 60 s and half
+//     the remaining session) the server sends
+//     {"type":"reauth","expires_at":"<RFC 3339 UTC>"}; the client mints a
+//     fresh ticket and answers {"type":"auth","ticket":"<ticket>"}; the
+//     server redeems it for the connection's client IP and Origin and the
+//     Guard's audience, requires the same user, and answers
+//     {"type":"auth_ok","expires_at":"<new expiry>"}. The session then
+//     ends at the new login's expiry.
+//   - SessionMaxLifetime: the connection ends Options.MaxLifetime after it
+//     opened; no re-authentication.
+//   - SessionOff: no end on time.
+//
+// The close codes (CloseCode): 4440 "session expired" when the session
+// ends without re-authentication; 4401 when a re-authentication fails (a
+// rejected ticket, another user's, a malformed or oversized auth frame,
+// one nobody asked for: ErrReauthRejected); 1008 "revoked"; 1012 on
+// Drain. A store failure during re-authentication is not the client's
+// fault: the session keeps its end and the client is asked again.
+// wsticket's browser client (clientlib/js) handles all of this itself.
+//
 // # Revocation
 //
-// A Revoker closes the connections of users revoked in ticketd: give it a
-// verifier.RevocationFeed, run it, and set Options.Revoker. The handler's
-// request context is then cancelled, with cause ErrRevoked, when the user
-// is revoked; close the socket with CloseRevoked (1008):
+// A Revoker closes the connections of users and login sessions revoked in
+// ticketd: give it a verifier.RevocationFeed, run it, and set
+// Options.Revoker. Every connection the Guard admits, over every
+// transport, is tracked; a revocation that voids its ticket (by the
+// revocation epoch, see Revoker) ends its context with cause ErrRevoked,
+// and its Session closes it with CloseRevoked (1008 "revoked"):
 //
 //	rv := wsmiddleware.NewRevoker(redisstore.New(rdb, nil), nil)
 //	go rv.Run(ctx)
-//	mw := wsmiddleware.Require(v, &wsmiddleware.Options{Audience: "chat", Revoker: rv})
-//	chat := func(w http.ResponseWriter, r *http.Request) {
-//		conn, err := websocket.Accept(w, r, accept) // coder/websocket
-//		if err != nil {
-//			return
-//		}
-//		defer conn.CloseNow()
-//		defer coderws.CloseOnRevoke(r.Context(), conn)()
-//		serve(context.WithoutCancel(r.Context()), conn) // I/O ends when the close does
-//	}
+//	g, err := wsmiddleware.New(v, &wsmiddleware.Options{Audience: "chat", Revoker: rv})
 //
-// After FirstMessage, track the connection with Revoker.Attach. A
-// revocation missed while the feed was down is applied when it is back;
+// A revocation missed while the feed was down is applied when it is back;
 // see Revoker.
 //
 // # Logging
+//
+// Refusals that are the server's fault (the ticket store unavailable,
+// ticketd unreachable) are logged through Options.Logger, slog.Default()
+// unless replaced, so a failing server is never silent.
 //
 // The ticket is a secret and is never logged or put in an error by this
 // package. Access logs that print the URL, RequestURI or headers are safe

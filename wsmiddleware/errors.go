@@ -7,8 +7,8 @@ import (
 	"github.com/wsticket/wsticket/verifier"
 )
 
-// The middleware's own refusal reasons, handed to Options.OnReject and
-// FirstMessageOptions.OnReject and returned by FirstMessage. The verifier's
+// The Guard's own refusal reasons, handed to Options.OnReject and
+// returned by FirstMessage. The verifier's
 // reasons (verifier.ErrRejected and the specific rejections,
 // verifier.ErrUnavailable) are passed on as the Redeemer returned them.
 var (
@@ -41,7 +41,7 @@ var (
 	ErrNoCompanion = errors.New("wsmiddleware: ticket subprotocol offered without the " + Subprotocol + " protocol")
 
 	// ErrOriginNotAllowed means the request's Origin is not in the
-	// allowlist (Options.AllowedOrigins, FirstMessageOptions.AllowedOrigins).
+	// allowlist (Options.AllowedOrigins).
 	// Require redeemed the ticket once to burn it, whatever that answered,
 	// and answers 403 with code "origin_forbidden"; RequireOrigin answers
 	// the same before any upgrade; FirstMessage burns the ticket and closes
@@ -64,9 +64,41 @@ var (
 	ErrBadAuthFrame = rejection("malformed auth frame")
 
 	// ErrAuthTimeout means no first message arrived within
-	// FirstMessageOptions.Timeout. FirstMessage closes with
+	// Options.AuthTimeout. FirstMessage closes with
 	// CloseAuthTimeout. It is not a rejection: no ticket was looked at.
 	ErrAuthTimeout = errors.New("wsmiddleware: no auth frame before the deadline")
+
+	// ErrDraining means the Guard is draining (Drain): a request is
+	// refused with 503 and Retry-After before anything is redeemed, a
+	// first-message connection is closed with CloseServiceRestart before
+	// its auth frame is read, and as the cause of a connection's context
+	// it means Drain closed it (with CloseServiceRestart).
+	ErrDraining = errors.New("wsmiddleware: server draining")
+)
+
+// The causes (context.Cause) that end an admitted connection's context,
+// besides ErrRevoked, ErrRevocationsLost and ErrDraining. CloseCode maps
+// each to its close code.
+var (
+	// ErrSessionExpired: the session reached its end (the login's expiry,
+	// or Options.MaxLifetime) without a re-authentication. The
+	// connection is closed with CloseSessionExpired (4440).
+	ErrSessionExpired = errors.New("wsmiddleware: session expired")
+
+	// ErrReauthRejected: the client's re-authentication failed. The
+	// error wraps why: a rejection of the ticket (verifier's reasons),
+	// ErrReauthUser, ErrAuthFlood or ErrBadAuthFrame. The connection is
+	// closed with CloseTicketRejected (4401).
+	ErrReauthRejected = errors.New("wsmiddleware: re-authentication rejected")
+
+	// ErrReauthUser: a re-authentication ticket admits another user than
+	// the connection's. It matches verifier.ErrRejected.
+	ErrReauthUser = rejection("re-authentication ticket of another user")
+
+	// ErrAuthFlood: an auth frame arrived while none was asked for (no
+	// reauth frame outstanding, or its answer already received). Its
+	// ticket is redeemed to burn it. It matches verifier.ErrRejected.
+	ErrAuthFlood = rejection("auth frame not asked for")
 )
 
 // rejectionError is a refusal of the middleware's own that also matches
@@ -89,8 +121,9 @@ var errNoResult = fmt.Errorf("%w: redeemer returned neither a result nor an erro
 // Reason returns a short, stable label for an error handed to OnReject or
 // returned by FirstMessage, for logs and metric labels: "no_ticket",
 // "duplicate_ticket", "ambiguous_transport", "no_companion",
-// "origin_forbidden", "no_origin", "bad_auth_frame", "auth_timeout", or
-// what verifier.Reason returns ("malformed", "unknown", "expired",
+// "origin_forbidden", "no_origin", "bad_auth_frame", "auth_timeout",
+// "reauth_user", "auth_flood", "session_expired", "draining", "limited",
+// "unreachable", or what verifier.Reason returns ("malformed", "unknown", "expired",
 // "ip_mismatch", "origin_mismatch", "audience_mismatch", "rejected",
 // "unavailable", "error"). It returns "" for nil.
 func Reason(err error) string {
@@ -111,6 +144,20 @@ func Reason(err error) string {
 		return "bad_auth_frame"
 	case errors.Is(err, ErrAuthTimeout):
 		return "auth_timeout"
+	case errors.Is(err, ErrReauthUser):
+		return "reauth_user"
+	case errors.Is(err, ErrAuthFlood):
+		return "auth_flood"
+	case errors.Is(err, ErrSessionExpired):
+		return "session_expired"
+	case errors.Is(err, ErrDraining):
+		return "draining"
+	case errors.Is(err, verifier.ErrLimited):
+		return "limited"
+	case errors.Is(err, verifier.ErrRejected):
+		// verifier's specific reasons, below.
+	case errors.Is(err, verifier.ErrUnreachable):
+		return "unreachable"
 	}
 	return verifier.Reason(err)
 }

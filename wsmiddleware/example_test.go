@@ -18,11 +18,13 @@ import (
 	"github.com/wsticket/wsticket/issuer/redisstore"
 	"github.com/wsticket/wsticket/verifier"
 	"github.com/wsticket/wsticket/wsmiddleware"
+	"github.com/wsticket/wsticket/wsmiddleware/coderws"
+	"github.com/wsticket/wsticket/wsmiddleware/gorillaws"
 )
 
 // A handler behind Require reads who was admitted with FromContext. The
 // first request with a ticket is admitted, the replay is refused.
-func ExampleRequire() {
+func ExampleGuard_Require() {
 	// ticketd's side, embedded here: a store and a service that mints.
 	store := memstore.New(nil)
 	defer store.Close()
@@ -46,7 +48,11 @@ func ExampleRequire() {
 		fmt.Printf("welcome %s, query %q\n", res.UserID, r.URL.RawQuery)
 		// Upgrade here.
 	})
-	h := wsmiddleware.Require(svc, &wsmiddleware.Options{Audience: "chat"})(chat)
+	g, err := wsmiddleware.New(svc, &wsmiddleware.Options{Audience: "chat"})
+	if err != nil {
+		log.Fatal(err) // a bad configuration
+	}
+	h := g.Require(chat)
 
 	for range 2 {
 		rec := httptest.NewRecorder()
@@ -67,11 +73,15 @@ func ExampleOptions_onReject() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h := wsmiddleware.Require(svc, &wsmiddleware.Options{
+	g, err := wsmiddleware.New(svc, &wsmiddleware.Options{
 		OnReject: func(r *http.Request, err error) {
 			fmt.Printf("refused %s: %s\n", r.URL, wsmiddleware.Reason(err))
 		},
-	})(http.NotFoundHandler())
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := g.Require(http.NotFoundHandler())
 
 	for _, target := range []string{"/ws", "/ws?ticket=wst_nope", "/ws?ticket=a&ticket=b"} {
 		rec := httptest.NewRecorder()
@@ -94,7 +104,7 @@ func ExampleOptions_onReject() {
 // accepts the Origin of what Require admitted, and negotiates the
 // application's protocol or else the companion "wsticket" for clients that
 // send their ticket in Sec-WebSocket-Protocol.
-func ExampleRequire_gorilla() {
+func ExampleGuard_Require_gorilla() {
 	v := verifier.New(redisstore.New(redis.NewClient(&redis.Options{Addr: "localhost:6379"}), nil), nil)
 	upgrader := websocket.Upgrader{
 		CheckOrigin: wsmiddleware.OriginChecked,
@@ -102,21 +112,36 @@ func ExampleRequire_gorilla() {
 		// gorilla ignores it when Subprotocols is set (gorilla/websocket#404).
 		Subprotocols: wsmiddleware.Subprotocols("chat.v1"),
 	}
+	g, err := wsmiddleware.New(v, &wsmiddleware.Options{
+		Audience:       "chat",
+		AllowedOrigins: []string{"https://app.example.com"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
 	chat := func(w http.ResponseWriter, r *http.Request) {
-		res, _ := wsmiddleware.FromContext(r.Context())
 		conn, err := upgrader.Upgrade(w, r, nil)
 		if err != nil {
 			return // Upgrade has answered the request
 		}
 		defer conn.Close()
-		conn.WriteMessage(websocket.TextMessage, []byte("hello "+res.UserID))
+		// The Session re-authenticates the socket in band and closes it
+		// at the login's expiry (4440) or on revocation (1008).
+		s, err := gorillaws.Serve(r, conn)
+		if err != nil {
+			return
+		}
+		for {
+			typ, msg, err := s.ReadMessage() // never an auth frame
+			if err != nil {
+				return
+			}
+			s.WriteMessage(typ, append([]byte(s.Result().UserID+": "), msg...))
+		}
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /ws", wsmiddleware.Require(v, &wsmiddleware.Options{
-		Audience:       "chat",
-		AllowedOrigins: []string{"https://app.example.com"},
-	})(http.HandlerFunc(chat)))
+	mux.Handle("GET /ws", g.Require(http.HandlerFunc(chat)))
 	srv := &http.Server{Addr: ":8080", Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	log.Fatal(srv.ListenAndServe())
 }
@@ -126,11 +151,19 @@ func ExampleRequire_gorilla() {
 // the Origin's scheme://host, so an exact origin matches only itself.
 // Accept negotiates only the protocols in Subprotocols
 // (coder/websocket#296), so the companion "wsticket" must be listed.
-func ExampleRequire_coder() {
+func ExampleGuard_Require_coder() {
 	origins := []string{"https://app.example.com"}
 	v := verifier.New(redisstore.New(redis.NewClient(&redis.Options{Addr: "localhost:6379"}), nil), nil)
+	g, err := wsmiddleware.New(v, &wsmiddleware.Options{
+		Audience:       "chat",
+		AllowedOrigins: origins,
+		// Behind a load balancer on 10.0.0.0/8, believe its X-Forwarded-For.
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
 	chat := func(w http.ResponseWriter, r *http.Request) {
-		res, _ := wsmiddleware.FromContext(r.Context())
 		conn, err := coder.Accept(w, r, &coder.AcceptOptions{
 			OriginPatterns: origins,
 			Subprotocols:   wsmiddleware.Subprotocols(),
@@ -139,20 +172,25 @@ func ExampleRequire_coder() {
 			return // Accept has answered the request
 		}
 		defer conn.CloseNow()
-		// Not r.Context(): coder/websocket warns against it after Accept.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn.Write(ctx, coder.MessageText, []byte("hello "+res.UserID))
-		conn.Close(coder.StatusNormalClosure, "")
+		s, err := coderws.Serve(r, conn)
+		if err != nil {
+			return
+		}
+		// Not r.Context() itself: coder/websocket would drop the
+		// connection without a close frame when it ends; the Session's
+		// close (4440, 1008, 1012) ends the reads instead.
+		ctx := context.WithoutCancel(s.Context())
+		for {
+			typ, msg, err := s.Read(ctx) // never an auth frame
+			if err != nil {
+				return
+			}
+			s.Write(ctx, typ, msg)
+		}
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /ws", wsmiddleware.Require(v, &wsmiddleware.Options{
-		Audience:       "chat",
-		AllowedOrigins: origins,
-		// Behind a load balancer on 10.0.0.0/8, believe its X-Forwarded-For.
-		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
-	})(http.HandlerFunc(chat)))
+	mux.Handle("GET /ws", g.Require(http.HandlerFunc(chat)))
 	srv := &http.Server{Addr: ":8080", Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	log.Fatal(srv.ListenAndServe())
 }
@@ -178,12 +216,16 @@ func ExampleOptions_transports() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h := wsmiddleware.Require(svc, &wsmiddleware.Options{
+	g, err := wsmiddleware.New(svc, &wsmiddleware.Options{
 		Transports: wsmiddleware.TransportSubprotocol | wsmiddleware.TransportCookie,
 		OnReject: func(r *http.Request, err error) {
 			fmt.Println("refused:", wsmiddleware.Reason(err))
 		},
-	})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := g.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Printf("admitted, offered %q\n", r.Header.Get("Sec-WebSocket-Protocol"))
 	}))
 	mint := func() string {

@@ -19,15 +19,15 @@ const authTimeout = 300 * time.Millisecond
 // for pages on appOrigin and otherOrigin.
 func fmServer(t *testing.T, l lib, v wsmiddleware.Redeemer, rj *rejections) *libServer {
 	t.Helper()
-	opts := &wsmiddleware.FirstMessageOptions{
+	opts := &wsmiddleware.Options{
 		Audience:       "chat",
 		AllowedOrigins: []string{appOrigin, otherOrigin},
-		Timeout:        authTimeout,
+		AuthTimeout:    authTimeout,
 	}
 	if rj != nil {
 		opts.OnReject = rj.record
 	}
-	return newLibServer(t, firstMessageRoute(l, v, opts))
+	return newLibServer(t, firstMessageRoute(t, l, v, opts))
 }
 
 func authFrame(tk string) string { return `{"type":"auth","ticket":"` + tk + `"}` }

@@ -248,7 +248,7 @@ func echo(ctx context.Context, c serverConn, user string) {
 // appOrigin when Require has no allowlist.
 func requireRoute(t *testing.T, l lib, v wsmiddleware.Redeemer, opts *wsmiddleware.Options, protocols []string) func(*libServer) http.Handler {
 	return func(s *libServer) http.Handler {
-		return wsmiddleware.Require(v, opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return require(t, v, opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.handler.Add(1)
 			defer s.handler.Done()
 			s.saw(r)
@@ -272,9 +272,10 @@ func requireRoute(t *testing.T, l lib, v wsmiddleware.Redeemer, opts *wsmiddlewa
 
 // firstMessageRoute serves l behind RequireOrigin: it upgrades, runs the
 // first-message handshake and echoes.
-func firstMessageRoute(l lib, v wsmiddleware.Redeemer, opts *wsmiddleware.FirstMessageOptions) func(*libServer) http.Handler {
+func firstMessageRoute(t *testing.T, l lib, v wsmiddleware.Redeemer, opts *wsmiddleware.Options) func(*libServer) http.Handler {
+	g := guard(t, v, opts)
 	return func(s *libServer) http.Handler {
-		return wsmiddleware.RequireOrigin(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return g.RequireOrigin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.handler.Add(1)
 			defer s.handler.Done()
 			s.saw(r)
@@ -286,12 +287,13 @@ func firstMessageRoute(l lib, v wsmiddleware.Redeemer, opts *wsmiddleware.FirstM
 			defer c.closeNow()
 			ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 			defer cancel()
-			res, err := wsmiddleware.FirstMessage(ctx, c, r, v, opts)
+			sess, err := g.FirstMessage(ctx, c, r)
 			if err != nil {
 				s.failed(err)
 				return
 			}
-			echo(ctx, c, res.UserID)
+			defer sess.End()
+			echo(ctx, c, sess.Result().UserID)
 		}))
 	}
 }

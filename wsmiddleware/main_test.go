@@ -1,6 +1,10 @@
 package wsmiddleware_test
 
 import (
+	"log/slog"
+	"net/http"
+
+	"github.com/wsticket/wsticket/wsmiddleware"
 	"net/netip"
 	"sync/atomic"
 	"testing"
@@ -83,3 +87,22 @@ func (f *fixture) mint(t *testing.T, req issuer.MintRequest) string {
 	}
 	return m.Ticket
 }
+
+// guard builds a Guard or fails the test.
+func guard(t testing.TB, v wsmiddleware.Redeemer, opts *wsmiddleware.Options) *wsmiddleware.Guard {
+	t.Helper()
+	g, err := wsmiddleware.New(v, opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return g
+}
+
+// require is guard(t, v, opts).Require.
+func require(t testing.TB, v wsmiddleware.Redeemer, opts *wsmiddleware.Options) func(http.Handler) http.Handler {
+	t.Helper()
+	return guard(t, v, opts).Require
+}
+
+// discardLogger silences a Guard's warnings where a test provokes them.
+var discardLogger = slog.New(slog.DiscardHandler)

@@ -226,7 +226,7 @@ func TestRequireRefuses(t *testing.T) {
 			var rj rejections
 			opts := tt.opts
 			opts.OnReject = rj.record
-			h := wsmiddleware.Require(f.svc, &opts)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+			h := require(t, f.svc, &opts)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 				t.Error("next handler called for a refused request")
 			}))
 
@@ -387,7 +387,7 @@ func TestRequireAdmits(t *testing.T) {
 				}
 				w.WriteHeader(http.StatusNoContent)
 			})
-			var h http.Handler = wsmiddleware.Require(f.svc, &opts)(next)
+			var h http.Handler = require(t, f.svc, &opts)(next)
 			if tt.parseForm {
 				inner := h
 				h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -436,7 +436,7 @@ func TestRequireConcurrentReplay(t *testing.T) {
 	tk := f.mint(t, issuer.MintRequest{ClientIP: testIP})
 	var mu sync.Mutex
 	admitted := 0
-	h := wsmiddleware.Require(f.svc, nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	h := require(t, f.svc, nil)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		mu.Lock()
 		admitted++
 		mu.Unlock()
@@ -481,7 +481,7 @@ func (nilRedeemer) Redeem(context.Context, verifier.Request) (*verifier.Result, 
 func TestRequireFailsClosedOnNilResult(t *testing.T) {
 	t.Parallel()
 	var rj rejections
-	h := wsmiddleware.Require(nilRedeemer{}, &wsmiddleware.Options{OnReject: rj.record})(
+	h := require(t, nilRedeemer{}, &wsmiddleware.Options{OnReject: rj.record})(
 		http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("next handler called") }))
 	tk := ticket.New()
 	rec := httptest.NewRecorder()
@@ -496,7 +496,7 @@ func TestRequireClonesOptions(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	opts := &wsmiddleware.Options{AllowedOrigins: []string{appOrigin}, QueryParam: "t"}
-	h := wsmiddleware.Require(f.svc, opts)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+	h := require(t, f.svc, opts)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		t.Error("next handler called")
 	}))
 	opts.AllowedOrigins[0] = otherOrigin
@@ -510,7 +510,7 @@ func TestRequireClonesOptions(t *testing.T) {
 	checkErrorResponse(t, rec, http.StatusForbidden, "origin_forbidden", tk)
 }
 
-func TestRequirePanics(t *testing.T) {
+func TestNewRefusesBadOptions(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	tests := []struct {
@@ -535,18 +535,15 @@ func TestRequirePanics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			defer func() {
-				msg, _ := recover().(string)
-				if !strings.HasPrefix(msg, "wsmiddleware: ") {
-					t.Errorf("recovered %q, want a wsmiddleware panic", msg)
-				}
-			}()
-			wsmiddleware.Require(tt.v, tt.opts)
+			g, err := wsmiddleware.New(tt.v, tt.opts)
+			if g != nil || err == nil || !strings.HasPrefix(err.Error(), "wsmiddleware: ") {
+				t.Errorf("New = %v, %v; want a wsmiddleware error", g, err)
+			}
 		})
 	}
 
 	// Origins of every valid shape are accepted.
-	wsmiddleware.Require(f.svc, &wsmiddleware.Options{AllowedOrigins: []string{
+	guard(t, f.svc, &wsmiddleware.Options{AllowedOrigins: []string{
 		appOrigin, "http://localhost:8080", "http://[::1]:8080", "chrome-extension://abcdefghijklmnop",
 	}})
 }
@@ -628,7 +625,7 @@ func TestOriginChecked(t *testing.T) {
 		t.Error("OriginChecked admits a request Require never saw")
 	}
 	var checked bool
-	h := wsmiddleware.Require(f.svc, nil)(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+	h := require(t, f.svc, nil)(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		checked = wsmiddleware.OriginChecked(r)
 	}))
 	h.ServeHTTP(httptest.NewRecorder(), r)

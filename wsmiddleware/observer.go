@@ -3,22 +3,25 @@ package wsmiddleware
 import "time"
 
 // Observer is told what Require, FirstMessage and a Revoker do, for
-// metrics. Set it in Options.Observer, FirstMessageOptions.Observer and
+// metrics. Set it in Options.Observer and
 // RevokerOptions.Observer; package wsmiddleware/wsmetrics implements it
 // with Prometheus counters and a histogram, and keeps this package free of
 // any metrics library.
 //
 // Each event is reported exactly once:
 //
-//   - Redeemed, for every request Require admits and every handshake in
+//   - Redeemed, for every request Require admits, every handshake in
 //     which FirstMessage redeemed the ticket (even if writing auth_ok then
-//     fails);
+//     fails), and every re-authentication a Session accepts;
 //   - Rejected, for every request Require refuses and every handshake
 //     FirstMessage fails before that, with the label Reason gives for the
 //     error ("no_ticket", "unknown", "origin_forbidden", "unavailable",
 //     ...; a refusal that burned the ticket is reported once, with the
-//     reason it was refused for), and every request RequireOrigin refuses
-//     ("origin_forbidden");
+//     reason it was refused for), every request RequireOrigin refuses
+//     ("origin_forbidden"), and every failed re-authentication
+//     ("reauth_user", "auth_flood", "bad_auth_frame", a verifier reason,
+//     or "unavailable" when the store failed and the client is asked
+//     again);
 //   - RedeemDuration, for every call to the Redeemer, whatever it
 //     answered: how long the redemption took (a store round trip with
 //     verifier.Direct, a ticketd round trip with clientlib);

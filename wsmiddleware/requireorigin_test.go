@@ -15,11 +15,11 @@ import (
 func TestRequireOriginStripsTickets(t *testing.T) {
 	const secret = "wst_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	var seen []*http.Request
-	opts := &wsmiddleware.FirstMessageOptions{
+	opts := &wsmiddleware.Options{
 		AllowedOrigins: []string{"https://app.example"},
 		OnReject:       func(r *http.Request, err error) { seen = append(seen, r) },
 	}
-	h := wsmiddleware.RequireOrigin(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := guard(t, nilRedeemer{}, opts).RequireOrigin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen = append(seen, r)
 	}))
 	for _, origin := range []string{"https://app.example", "https://evil.example"} {

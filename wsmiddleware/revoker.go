@@ -11,11 +11,6 @@ import (
 	"github.com/wsticket/wsticket/verifier"
 )
 
-// CloseRevoked is the close code for a connection whose user was revoked
-// (RFC 6455's 1008, policy violation). Retrying cannot help until the user
-// signs in again.
-const CloseRevoked = 1008
-
 var (
 	// ErrRevoked is the cause (context.Cause) of a connection context that
 	// a Revoker cancelled because its user was revoked. Close the socket
@@ -41,11 +36,6 @@ func Revoked(ctx context.Context) bool {
 // RevokerOptions configures NewRevoker. A nil *RevokerOptions and the zero
 // value mean the defaults.
 type RevokerOptions struct {
-	// ClockSkew is how far ticketd's clocks may disagree: a revocation at
-	// time T closes connections whose tickets were issued before
-	// T + ClockSkew. A user who signs in again within that window is
-	// closed once more and reconnects. Default: 1s.
-	ClockSkew time.Duration
 	// Logger receives the feed's state changes (lost, back, caught up).
 	// Default: slog.Default().
 	Logger *slog.Logger
@@ -56,35 +46,47 @@ type RevokerOptions struct {
 	Observer Observer
 }
 
-// Revoker closes the connections of revoked users. It tracks the
-// connections Require admits (Options.Revoker) or that are attached by
-// hand (Attach, after FirstMessage), follows a verifier.RevocationFeed
-// (Run), and cancels the context of every connection whose user is
-// revoked, with ErrRevoked as the cause. It is safe for concurrent use.
+// Revoker closes the connections of revoked users and login sessions. It
+// tracks the connections a Guard admits (Options.Revoker), over every
+// transport, follows a verifier.RevocationFeed (Run), and cancels the
+// context of every connection a revocation voids, with ErrRevoked as the
+// cause. It is safe for concurrent use.
+//
+// Which connections a revocation voids (see verifier.Revocation): those of
+// its user, or with Revocation.Session set only that session's, whose
+// ticket was minted before the revocation. With epochs (Revocation.Epoch
+// above 0) that is a ticket whose Result.Epoch is below the revocation's:
+// no clock is compared, so a ticket minted after the revoke call returned
+// never has its connection closed, on any replica, and one minted before
+// always has. A feed without epochs falls back to the store's clock: a
+// ticket issued before Revocation.At, or in its millisecond (tickets carry
+// milliseconds), is void; no skew margin is added, so a user who signs in
+// again a millisecond later keeps the new socket.
 //
 // Revocations missed while the feed is down are not lost: each time the
-// feed is back, Run asks it when each connected user was last revoked
-// (verifier.RevocationFeed.LastRevoked) and cancels what a missed
-// revocation covers. A feed down longer than verifier.RevocationRetention
-// cancels every connection older than that, with ErrRevocationsLost.
+// feed is back, Run asks it for the latest revocation of each connected
+// user (verifier.RevocationFeed.LastRevoked) and cancels what it voids. A
+// feed down longer than verifier.RevocationRetention cancels every
+// connection older than that, with ErrRevocationsLost.
 type Revoker struct {
 	feed verifier.RevocationFeed
-	skew time.Duration
 	log  *slog.Logger
 	now  func() time.Time
 	obs  Observer
 
 	mu        sync.Mutex
 	conns     map[string]map[*tracked]struct{} // by user
-	recent    map[string]time.Time             // revocations seen lately, by user
+	recent    map[string]verifier.Revocation   // seen lately, by revocationKey
 	downSince time.Time                        // zero while subscribed
 	live      bool
 }
 
 // tracked is one connection.
 type tracked struct {
-	issued time.Time // when its ticket was issued (ticketd's clock)
-	cancel context.CancelCauseFunc
+	session string    // its login session, or ""
+	epoch   uint64    // its ticket's revocation epoch
+	issued  time.Time // when its ticket was issued (ticketd's clock)
+	cancel  context.CancelCauseFunc
 }
 
 // recentFor is how long Revoker remembers a revocation it saw: a ticket
@@ -104,9 +106,6 @@ func NewRevoker(feed verifier.RevocationFeed, opts *RevokerOptions) *Revoker {
 	if opts != nil {
 		o = *opts
 	}
-	if o.ClockSkew <= 0 {
-		o.ClockSkew = time.Second
-	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -114,28 +113,42 @@ func NewRevoker(feed verifier.RevocationFeed, opts *RevokerOptions) *Revoker {
 		o.Now = time.Now
 	}
 	return &Revoker{
-		feed: feed, skew: o.ClockSkew, log: o.Logger, now: o.Now, obs: observerOr(o.Observer),
+		feed: feed, log: o.Logger, now: o.Now, obs: observerOr(o.Observer),
 		conns:     make(map[string]map[*tracked]struct{}),
-		recent:    make(map[string]time.Time),
+		recent:    make(map[string]verifier.Revocation),
 		downSince: o.Now(), // nothing is known until the first subscription
 	}
 }
 
 // Attach tracks a connection admitted with res and returns its context,
-// which is cancelled with cause ErrRevoked when res.UserID is revoked (or
+// which is cancelled with cause ErrRevoked when a revocation voids res (or
 // with ErrRevocationsLost, see Revoker), and the function that stops
-// tracking it; call it when the connection ends. Require does this for the
-// handlers it wraps when Options.Revoker is set; call it after FirstMessage.
+// tracking it; call it when the connection ends. A Guard with
+// Options.Revoker does this for every connection it admits; Attach is for
+// connections admitted some other way.
 func (rv *Revoker) Attach(ctx context.Context, res *verifier.Result) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	c := &tracked{issued: res.IssuedAt, cancel: cancel}
+	untrack := rv.track(res, cancel)
+	return ctx, func() {
+		untrack()
+		cancel(context.Canceled)
+	}
+}
+
+// track tracks a connection admitted with res, which cancel ends, and
+// returns the function that stops tracking it. A revocation seen lately
+// that voids res cancels it at once.
+func (rv *Revoker) track(res *verifier.Result, cancel context.CancelCauseFunc) (untrack func()) {
+	c := &tracked{session: res.SessionID, epoch: res.Epoch, issued: res.IssuedAt, cancel: cancel}
 	user := res.UserID
 	rv.mu.Lock()
-	if at, ok := rv.recent[user]; ok && rv.covers(at, c) {
-		rv.mu.Unlock()
-		cancel(ErrRevoked)
-		rv.obs.Revoked(1)
-		return ctx, func() {}
+	for _, key := range []string{revocationKey(user, ""), revocationKey(user, c.session)} {
+		if r, ok := rv.recent[key]; ok && voids(r, c) {
+			rv.mu.Unlock()
+			cancel(ErrRevoked)
+			rv.obs.Revoked(1)
+			return func() {}
+		}
 	}
 	set := rv.conns[user]
 	if set == nil {
@@ -144,17 +157,35 @@ func (rv *Revoker) Attach(ctx context.Context, res *verifier.Result) (context.Co
 	}
 	set[c] = struct{}{}
 	rv.mu.Unlock()
-	return ctx, func() {
+	return func() {
 		rv.mu.Lock()
 		rv.forget(user, c)
 		rv.mu.Unlock()
-		cancel(context.Canceled)
 	}
 }
 
-// covers reports whether a revocation at at reaches a connection c.
-func (rv *Revoker) covers(at time.Time, c *tracked) bool {
-	return c.issued.Before(at.Add(rv.skew))
+// voids reports whether revocation r voids connection c (of r's user):
+// the epoch rule, or the store's clock when r has no epoch.
+func voids(r verifier.Revocation, c *tracked) bool {
+	if r.Session != "" && r.Session != c.session {
+		return false
+	}
+	if r.Epoch > 0 {
+		return c.epoch < r.Epoch
+	}
+	// Tickets carry milliseconds: one issued in the revocation's own
+	// millisecond may predate it, so it is void too (the safe side; the
+	// price is a fresh ticket of that millisecond closed once).
+	return !c.issued.After(r.At.Truncate(time.Millisecond))
+}
+
+// revocationKey keys Revoker.recent: a user's revocations, or one
+// session's.
+func revocationKey(user, session string) string {
+	if session == "" {
+		return user
+	}
+	return user + "\x00" + session
 }
 
 // forget stops tracking c. rv.mu is held.
@@ -166,14 +197,13 @@ func (rv *Revoker) forget(user string, c *tracked) {
 	}
 }
 
-// revoke cancels user's connections that a revocation at at covers. rv.mu
-// is held.
-func (rv *Revoker) revoke(user string, at time.Time, cause error) int {
+// revoke cancels the connections of r.User that r voids. rv.mu is held.
+func (rv *Revoker) revoke(r verifier.Revocation, cause error) int {
 	n := 0
-	for c := range rv.conns[user] {
-		if rv.covers(at, c) {
+	for c := range rv.conns[r.User] {
+		if voids(r, c) {
 			c.cancel(cause)
-			rv.forget(user, c)
+			rv.forget(r.User, c)
 			n++
 		}
 	}
@@ -233,8 +263,8 @@ func (rv *Revoker) setDown() {
 // Revoker's own method set.
 type revokerHandler Revoker
 
-// Subscribed catches up on what the feed may have missed: it asks when
-// each connected user was last revoked and cancels what that covers.
+// Subscribed catches up on what the feed may have missed: it asks for the
+// latest revocation of each connected user and cancels what that voids.
 func (h *revokerHandler) Subscribed(ctx context.Context) error {
 	rv := (*Revoker)(h)
 	rv.mu.Lock()
@@ -245,34 +275,28 @@ func (h *revokerHandler) Subscribed(ctx context.Context) error {
 	}
 	rv.mu.Unlock()
 
-	last := make(map[string]time.Time, len(users))
-	for len(users) > 0 {
-		n := min(len(users), verifier.MaxRevocationQuery)
-		m, err := rv.feed.LastRevoked(ctx, users[:n])
-		if err != nil {
-			return err
-		}
-		for u, at := range m {
-			last[u] = at
-		}
-		users = users[n:]
+	last, err := rv.lastRevoked(ctx, users)
+	if err != nil {
+		return err
 	}
 
 	now := rv.now()
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
 	closed := 0
-	for u, at := range last {
-		closed += rv.revoke(u, at, ErrRevoked)
-		rv.remember(u, at, now)
+	for _, r := range last {
+		closed += rv.revoke(r, ErrRevoked)
+		rv.remember(r, now)
 	}
 	lost := 0
 	if !downSince.IsZero() && now.Sub(downSince) > verifier.RevocationRetention {
 		// Revocations older than the retention are forgotten: whoever was
-		// connected before then may have been revoked.
-		horizon := now.Add(-verifier.RevocationRetention)
+		// connected before then may have been revoked. Only the clock can
+		// say who that is.
+		horizon := verifier.Revocation{At: now.Add(-verifier.RevocationRetention)}
 		for u := range rv.conns {
-			lost += rv.revoke(u, horizon.Add(-rv.skew), ErrRevocationsLost)
+			horizon.User = u
+			lost += rv.revoke(horizon, ErrRevocationsLost)
 		}
 	}
 	rv.live = true
@@ -281,25 +305,46 @@ func (h *revokerHandler) Subscribed(ctx context.Context) error {
 	return nil
 }
 
-// Revoked cancels the user's connections the revocation covers.
+// lastRevoked asks the feed for the latest revocation of each of users, in
+// batches of verifier.MaxRevocationQuery. It is the one place that knows
+// LastRevoked's answer: a feed that answers with times gives revocations
+// without epochs, which the clock rule then decides.
+func (rv *Revoker) lastRevoked(ctx context.Context, users []string) ([]verifier.Revocation, error) {
+	var last []verifier.Revocation
+	for len(users) > 0 {
+		n := min(len(users), verifier.MaxRevocationQuery)
+		m, err := rv.feed.LastRevoked(ctx, users[:n])
+		if err != nil {
+			return nil, err
+		}
+		for u, at := range m {
+			last = append(last, verifier.Revocation{User: u, At: at})
+		}
+		users = users[n:]
+	}
+	return last, nil
+}
+
+// Revoked cancels the connections the revocation voids.
 func (h *revokerHandler) Revoked(r verifier.Revocation) {
 	rv := (*Revoker)(h)
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
-	rv.revoke(r.User, r.At, ErrRevoked)
-	rv.remember(r.User, r.At, rv.now())
+	rv.revoke(r, ErrRevoked)
+	rv.remember(r, rv.now())
 }
 
-// remember keeps a revocation for Attach, and drops old ones. rv.mu is
+// remember keeps a revocation for track, and drops old ones. rv.mu is
 // held.
-func (rv *Revoker) remember(user string, at, now time.Time) {
-	if at.After(rv.recent[user]) {
-		rv.recent[user] = at
+func (rv *Revoker) remember(r verifier.Revocation, now time.Time) {
+	key := revocationKey(r.User, r.Session)
+	if old, ok := rv.recent[key]; !ok || r.Epoch > old.Epoch || (r.Epoch == old.Epoch && r.At.After(old.At)) {
+		rv.recent[key] = r
 	}
 	if len(rv.recent) > 1024 {
-		for u, t := range rv.recent {
-			if now.Sub(t) > recentFor {
-				delete(rv.recent, u)
+		for k, old := range rv.recent {
+			if now.Sub(old.At) > recentFor {
+				delete(rv.recent, k)
 			}
 		}
 	}

@@ -301,7 +301,7 @@ func runTransportCase(t *testing.T, tt transportCase) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
-	h := wsmiddleware.Require(f.svc, &opts)(next)
+	h := require(t, f.svc, &opts)(next)
 
 	target := "/ws"
 	if tt.query != "" {

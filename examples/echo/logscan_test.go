@@ -194,7 +194,7 @@ func logScan(t *testing.T, redisURL string) {
 		}
 	}
 	cFM.Close(websocket.StatusNormalClosure, "")
-	waitLog(t, logs, func() bool { return strings.Count(logs.String(), `"msg":"closed: user revoked"`) == 3 })
+	waitLog(t, logs, func() bool { return strings.Count(logs.String(), `"code":1008,"reason":"revoked"`) == 3 })
 
 	s.check(t)
 }

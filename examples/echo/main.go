@@ -7,7 +7,7 @@
 //
 // Flags also read ECHO_* variables: ECHO_ADDR, ECHO_TICKETD,
 // ECHO_SERVICE_KEY, ECHO_AUDIENCE, ECHO_ORIGINS, ECHO_TRUSTED_PROXIES,
-// ECHO_TICKETD_PLAINTEXT.
+// ECHO_TICKETD_PLAINTEXT, ECHO_DRAIN_WINDOW.
 package main
 
 import (
@@ -29,6 +29,7 @@ import (
 type config struct {
 	addr, ticketd, serviceKey, audience, origins, trustedProxies string
 	plaintext                                                    bool
+	drainWindow                                                  time.Duration
 }
 
 func parseFlags(args []string, getenv func(string) string) (*config, error) {
@@ -48,13 +49,28 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", env("ECHO_TRUSTED_PROXIES", ""), "CIDRs whose X-Forwarded-For is believed [$ECHO_TRUSTED_PROXIES]")
 	fs.BoolVar(&c.plaintext, "ticketd-plaintext", env("ECHO_TICKETD_PLAINTEXT", "") == "true",
 		"talk to ticketd without TLS: only for ticketd on loopback (as with ticketd --dev) [$ECHO_TICKETD_PLAINTEXT]")
+	fs.DurationVar(&c.drainWindow, "drain-window", envDuration(getenv, "ECHO_DRAIN_WINDOW", 5*time.Second),
+		"on shutdown, close the open sockets with 1012 spread over this long, so clients do not reconnect all at once (0: at once) [$ECHO_DRAIN_WINDOW]")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if c.drainWindow < 0 {
+		return nil, errors.New("-drain-window must not be negative")
 	}
 	if c.serviceKey == "" {
 		return nil, errors.New("a service key is required (-service-key or ECHO_SERVICE_KEY)")
 	}
 	return c, nil
+}
+
+// envDuration is the duration in the variable name, or def when it is
+// unset or not a duration (parseFlags' flag then reports nothing wrong,
+// so a bad value falls back loudly only through -drain-window).
+func envDuration(getenv func(string) string, name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(getenv(name)); err == nil {
+		return d
+	}
+	return def
 }
 
 func main() {
@@ -99,7 +115,17 @@ func run(ctx context.Context, cfg *config, log *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Stop taking connections, then close the open sockets with 1012
+	// spread over the drain window: Shutdown does not wait for upgraded
+	// connections, and closing them all at once would bring every client
+	// back, each with a mint, in the same second.
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.drainWindow+5*time.Second)
 	defer cancel()
-	return srv.Shutdown(sctx)
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(sctx) }()
+	log.Info("echo draining", "open", h.guard.Open(), "window", cfg.drainWindow.String())
+	if err := h.Drain(sctx, cfg.drainWindow); err != nil {
+		log.Warn("echo drain cut short", "error", err.Error())
+	}
+	return <-shut
 }

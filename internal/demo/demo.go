@@ -65,6 +65,7 @@ type Options struct {
 type Demo struct {
 	mux   *http.ServeMux
 	opts  Options
+	g     *wsmiddleware.Guard
 	rv    *wsmiddleware.Revoker // nil without Options.Revocations
 	mu    sync.Mutex
 	conns map[*websocket.Conn]struct{}
@@ -85,14 +86,24 @@ func New(opts Options) *Demo {
 	onReject := func(r *http.Request, err error) {
 		opts.Logger.Info("demo upgrade refused", "reason", wsmiddleware.Reason(err), "origin", r.Header.Get("Origin"))
 	}
-	mwOpts := &wsmiddleware.Options{Audience: Audience, AllowedOrigins: opts.AllowedOrigins, OnReject: onReject, Revoker: d.rv}
+	// One Guard for both endpoints: the sockets of every transport live as
+	// long as their login (re-authenticating in band), and close with 1008
+	// when the user is revoked.
+	g, err := wsmiddleware.New(opts.Redeemer, &wsmiddleware.Options{
+		Audience: Audience, AllowedOrigins: opts.AllowedOrigins, OnReject: onReject, Logger: opts.Logger, Revoker: d.rv,
+	})
+	if err != nil {
+		// ticketd validated its origins at start; nothing else varies.
+		panic("demo: " + err.Error())
+	}
+	d.g = g
 	d.mux.Handle("GET /demo", http.HandlerFunc(d.index))
 	d.mux.Handle("GET /demo/{$}", http.RedirectHandler("/demo", http.StatusFound))
 	sub, _ := fs.Sub(static, "static")
 	d.mux.Handle("GET /demo/demo.js", http.StripPrefix("/demo/", http.FileServerFS(sub)))
 	d.mux.Handle("GET /demo/wsticket.js", http.StripPrefix("/demo/", http.FileServerFS(js.FS)))
-	d.mux.Handle("/demo/ws", wsmiddleware.Require(opts.Redeemer, mwOpts)(http.HandlerFunc(d.echo)))
-	d.mux.Handle("/demo/ws/first-message", firstMessage(d, opts, mwOpts))
+	d.mux.Handle("/demo/ws", g.Require(http.HandlerFunc(d.echo)))
+	d.mux.Handle("/demo/ws/first-message", g.RequireOrigin(http.HandlerFunc(d.firstMessage)))
 	d.mux.Handle("POST /demo/drop", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Only the demo page itself may drop sockets (no cross-site POST).
 		if !d.sameOrigin(r) {
@@ -109,15 +120,20 @@ func New(opts Options) *Demo {
 }
 
 // Run follows revocations until ctx ends, so that revoking a user closes
-// the user's demo sockets, and returns ctx's error. Run it once, in its own
-// goroutine, for the demo's lifetime. Without Options.Revocations it only
-// waits for ctx.
+// the user's demo sockets, and returns ctx's error; then it closes every
+// open demo socket with 1012 (service restart), so that the page
+// reconnects to the next ticketd. Run it once, in its own goroutine, for
+// the demo's lifetime. Without Options.Revocations it only waits for ctx.
 func (d *Demo) Run(ctx context.Context) error {
 	if d.rv == nil {
 		<-ctx.Done()
-		return ctx.Err()
+	} else {
+		d.rv.Run(ctx)
 	}
-	return d.rv.Run(ctx)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	d.g.Drain(dctx, 0) // a dev server's few sockets: no need to spread them
+	return ctx.Err()
 }
 
 // ownHost reports whether host is the host of one of ticketd's origins.
@@ -183,35 +199,35 @@ func (d *Demo) echo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer d.forget(c)
-	res, _ := wsmiddleware.FromContext(r.Context())
-	d.opts.Logger.Info("demo connected", "user", res.UserID, "ticket_fp", res.Fingerprint, "protocol", c.Subprotocol())
-	d.serve(r.Context(), c, res.UserID) // Require attached r's context to the Revoker
-}
-
-// serve echoes on c until the peer leaves, or until ctx, the connection
-// context, is cancelled because the user was revoked: then c is closed
-// with 1008 (wsmiddleware.CloseRevoked).
-func (d *Demo) serve(ctx context.Context, c *websocket.Conn, user string) {
-	defer coderws.CloseOnRevoke(ctx, c)()
-	// coder/websocket drops a connection without a close frame when a
-	// read's context ends: read and write with a context revocation does
-	// not cancel, and let CloseOnRevoke's close end the loop.
-	echoLoop(context.WithoutCancel(ctx), c)
-	if wsmiddleware.Revoked(ctx) {
-		d.opts.Logger.Info("demo closed: user revoked", "user", user)
+	s, err := coderws.Serve(r, c)
+	if err != nil {
+		return
 	}
+	res := s.Result()
+	d.opts.Logger.Info("demo connected", "user", res.UserID, "ticket_fp", res.Fingerprint, "protocol", c.Subprotocol())
+	d.serve(s)
 }
 
-// echoLoop writes every message back unchanged until the peer closes.
-func echoLoop(ctx context.Context, c *websocket.Conn) {
+// serve echoes on s until the peer leaves or the session ends: then the
+// Session closes the socket with its code (1008 revoked, 4440 session
+// expired, 4401 re-authentication rejected, 1012 drain), which the demo
+// log shows.
+func (d *Demo) serve(s *coderws.Session) {
+	// coder/websocket drops a connection without a close frame when a
+	// read's context ends: read and write with a context the session's
+	// end does not cancel, and let the Session's close end the loop.
+	ctx := context.WithoutCancel(s.Context())
 	for {
-		typ, msg, err := c.Read(ctx)
+		typ, msg, err := s.Read(ctx) // re-authentication frames never arrive here
 		if err != nil {
-			return
+			break
 		}
-		if err := c.Write(ctx, typ, msg); err != nil {
-			return
+		if err := s.Write(ctx, typ, msg); err != nil {
+			break
 		}
+	}
+	if code, reason := wsmiddleware.CloseCode(context.Cause(s.Context())); code != 0 {
+		d.opts.Logger.Info("demo closed", "user", s.Result().UserID, "code", code, "reason", reason)
 	}
 }
 

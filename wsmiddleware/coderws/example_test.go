@@ -32,7 +32,10 @@ func ExampleFirstMessage() {
 	}
 
 	// The WebSocket server.
-	opts := &wsmiddleware.FirstMessageOptions{Audience: "chat", AllowedOrigins: origins}
+	g, err := wsmiddleware.New(svc, &wsmiddleware.Options{Audience: "chat", AllowedOrigins: origins})
+	if err != nil {
+		log.Fatal(err)
+	}
 	done := make(chan struct{})
 	chat := func(w http.ResponseWriter, r *http.Request) {
 		defer close(done)
@@ -44,20 +47,23 @@ func ExampleFirstMessage() {
 		// A context that outlives the handshake's 5 s deadline.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		res, err := coderws.FirstMessage(ctx, conn, r, svc, opts)
+		s, err := coderws.FirstMessage(ctx, g, conn, r)
 		if err != nil {
 			fmt.Println("refused:", wsmiddleware.Reason(err))
 			return
 		}
-		_, msg, err := conn.Read(ctx)
+		defer s.End()
+		// Read through the Session: it answers re-authentication frames
+		// itself, and closes the socket at the login's expiry.
+		_, msg, err := s.Read(ctx)
 		if err != nil {
 			return
 		}
-		conn.Write(ctx, websocket.MessageText, []byte(res.UserID+": "+string(msg)))
-		conn.Read(ctx) // until the client closes
+		s.Write(ctx, websocket.MessageText, []byte(s.Result().UserID+": "+string(msg)))
+		s.Read(ctx) // until the client closes
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /ws", wsmiddleware.RequireOrigin(opts)(http.HandlerFunc(chat)))
+	mux.Handle("GET /ws", g.RequireOrigin(http.HandlerFunc(chat)))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 

@@ -1,37 +1,60 @@
-// Package gorillaws runs wsticket's first-message handshake on a
-// github.com/gorilla/websocket connection: the server upgrades first, then
-// FirstMessage reads the client's {"type":"auth","ticket":"..."} frame,
-// redeems the ticket and answers {"type":"auth_ok"}, or closes with 4401
-// (rejected), 4408 (no auth frame in time) or 1013 (store failed).
+// Package gorillaws binds wsticket's connection Sessions to
+// github.com/gorilla/websocket connections: the Session reads the
+// client's re-authentication frames before the application sees them,
+// writes its reauth and auth_ok frames without interleaving with the
+// application's writes (gorilla allows one writer), and closes the socket
+// with the right code when the session ends (4440 session expired, 1008
+// revoked, 4401 re-authentication rejected, 1012 drain).
 //
-// Refuse foreign Origins before the upgrade with wsmiddleware.RequireOrigin,
-// and let the Upgrader accept what it admitted:
+// Behind wsmiddleware.Guard.Require (query, subprotocol and cookie), bind
+// the Session Require made with Serve:
 //
-//	opts := &wsmiddleware.FirstMessageOptions{
-//		Audience:       "chat",
-//		AllowedOrigins: []string{"https://app.example.com"},
+//	upgrader := websocket.Upgrader{
+//		CheckOrigin:  wsmiddleware.OriginChecked,
+//		Subprotocols: wsmiddleware.Subprotocols(), // or ("chat.v1")
 //	}
-//	upgrader := websocket.Upgrader{CheckOrigin: wsmiddleware.OriginChecked}
 //	chat := func(w http.ResponseWriter, r *http.Request) {
 //		conn, err := upgrader.Upgrade(w, r, nil)
 //		if err != nil {
 //			return
 //		}
 //		defer conn.Close()
-//		res, err := gorillaws.FirstMessage(r.Context(), conn, r, v, opts)
+//		s, _ := gorillaws.Serve(r, conn)
+//		for {
+//			typ, msg, err := s.ReadMessage()
+//			if err != nil {
+//				return
+//			}
+//			s.WriteMessage(typ, msg)
+//		}
+//	}
+//	mux.Handle("GET /ws", g.Require(http.HandlerFunc(chat)))
+//
+// For the first-message transport, refuse foreign Origins before the
+// upgrade with Guard.RequireOrigin, then run FirstMessage, which reads the
+// client's {"type":"auth","ticket":"..."} frame, redeems the ticket and
+// answers {"type":"auth_ok"}, or closes with 4401 (rejected), 4408 (no
+// auth frame in time), 1012 (draining) or 1013 (store failed):
+//
+//	chat := func(w http.ResponseWriter, r *http.Request) {
+//		conn, err := upgrader.Upgrade(w, r, nil)
+//		if err != nil {
+//			return
+//		}
+//		defer conn.Close()
+//		s, err := gorillaws.FirstMessage(r.Context(), g, conn, r)
 //		if err != nil {
 //			return // conn is closed with the right code
 //		}
-//		// res.UserID is on conn.
+//		defer s.End()
+//		// s.Result().UserID is on conn; read and write through s.
 //	}
-//	mux.Handle("GET /ws", wsmiddleware.RequireOrigin(opts)(http.HandlerFunc(chat)))
+//	mux.Handle("GET /ws", g.RequireOrigin(http.HandlerFunc(chat)))
 //
-// The other transports need no adapter: wrap the handler in
-// wsmiddleware.Require and set Upgrader.Subprotocols to
-// wsmiddleware.Subprotocols(yours...). Gorilla uses a Sec-WebSocket-Protocol
-// passed in Upgrade's response header only when Upgrader.Subprotocols is
-// nil (gorilla/websocket#404), so that is not the way to echo "wsticket".
+// Gorilla uses a Sec-WebSocket-Protocol passed in Upgrade's response
+// header only when Upgrader.Subprotocols is nil (gorilla/websocket#404),
+// so that is not the way to echo "wsticket".
 //
-// NewConn adapts a connection to wsmiddleware.Conn, for calling
-// wsmiddleware.FirstMessage directly.
+// NewConn adapts a connection to wsmiddleware.Conn, for calling the
+// Guard's methods directly.
 package gorillaws

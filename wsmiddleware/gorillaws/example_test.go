@@ -31,9 +31,12 @@ func ExampleFirstMessage() {
 	}
 
 	// The WebSocket server.
-	opts := &wsmiddleware.FirstMessageOptions{
+	g, err := wsmiddleware.New(svc, &wsmiddleware.Options{
 		Audience:       "chat",
 		AllowedOrigins: []string{"https://app.example.com"},
+	})
+	if err != nil {
+		log.Fatal(err)
 	}
 	upgrader := websocket.Upgrader{CheckOrigin: wsmiddleware.OriginChecked}
 	done := make(chan struct{})
@@ -44,20 +47,23 @@ func ExampleFirstMessage() {
 			return
 		}
 		defer conn.Close()
-		res, err := gorillaws.FirstMessage(r.Context(), conn, r, svc, opts)
+		s, err := gorillaws.FirstMessage(r.Context(), g, conn, r)
 		if err != nil {
 			fmt.Println("refused:", wsmiddleware.Reason(err))
 			return
 		}
-		_, msg, err := conn.ReadMessage()
+		defer s.End()
+		// Read and write through the Session: it answers re-authentication
+		// frames itself, and closes the socket at the login's expiry.
+		_, msg, err := s.ReadMessage()
 		if err != nil {
 			return
 		}
-		conn.WriteMessage(websocket.TextMessage, []byte(res.UserID+": "+string(msg)))
-		conn.ReadMessage() // until the client closes
+		s.WriteMessage(websocket.TextMessage, []byte(s.Result().UserID+": "+string(msg)))
+		s.ReadMessage() // until the client closes
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /ws", wsmiddleware.RequireOrigin(opts)(http.HandlerFunc(chat)))
+	mux.Handle("GET /ws", g.RequireOrigin(http.HandlerFunc(chat)))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 

@@ -8,10 +8,9 @@
 //	m := wsmetrics.New(nil)
 //	reg.MustRegister(m) // your *prometheus.Registry
 //	rv := wsmiddleware.NewRevoker(feed, &wsmiddleware.RevokerOptions{Observer: m})
-//	mw := wsmiddleware.Require(v, &wsmiddleware.Options{Audience: "chat", Observer: m, Revoker: rv})
-//	fm := &wsmiddleware.FirstMessageOptions{Audience: "chat", AllowedOrigins: origins, Observer: m}
+//	g, err := wsmiddleware.New(v, &wsmiddleware.Options{Audience: "chat", Observer: m, Revoker: rv})
 //
-// One Metrics may serve Require, FirstMessage and a Revoker at once; it is
+// One Metrics may serve several Guards and a Revoker at once; it is
 // safe for concurrent use.
 //
 // # Metrics

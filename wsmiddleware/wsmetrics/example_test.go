@@ -43,7 +43,11 @@ func Example() {
 	reg.MustRegister(m)
 	chat := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { /* upgrade here */ })
 	mux := http.NewServeMux()
-	mux.Handle("GET /ws", wsmiddleware.Require(svc, &wsmiddleware.Options{Audience: "chat", Observer: m})(chat))
+	g, err := wsmiddleware.New(svc, &wsmiddleware.Options{Audience: "chat", Observer: m})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux.Handle("GET /ws", g.Require(chat))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
 	for range 2 {

@@ -27,6 +27,8 @@ var reasons = []string{
 	"origin_forbidden", "no_origin", "bad_auth_frame", "auth_timeout",
 	"malformed", "unknown", "expired", "ip_mismatch", "origin_mismatch",
 	"audience_mismatch", "rejected", "unavailable", "error",
+	"reauth_user", "auth_flood", "session_expired", "draining", "limited",
+	"unreachable",
 }
 
 // otherReason counts a label outside reasons, so that no caller can make
@@ -47,8 +49,7 @@ type Options struct {
 }
 
 // Metrics counts what wsmiddleware does. It is a wsmiddleware.Observer:
-// set it in Options.Observer, FirstMessageOptions.Observer and
-// RevokerOptions.Observer. It is a prometheus.Collector: register it once
+// set it in Options.Observer and RevokerOptions.Observer. It is a prometheus.Collector: register it once
 // on each registry that should expose it. It is safe for concurrent use.
 type Metrics struct {
 	redeemed prometheus.Counter

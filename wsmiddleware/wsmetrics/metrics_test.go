@@ -36,6 +36,8 @@ var allReasons = []string{
 	"origin_forbidden", "no_origin", "bad_auth_frame", "auth_timeout",
 	"malformed", "unknown", "expired", "ip_mismatch", "origin_mismatch",
 	"audience_mismatch", "rejected", "unavailable", "error",
+	"reauth_user", "auth_flood", "session_expired", "draining", "limited",
+	"unreachable",
 }
 
 // newService is ticketd's side, in process: a memstore and an issuer that
@@ -146,6 +148,8 @@ func TestEveryReasonIsKnown(t *testing.T) {
 		wsmiddleware.ErrNoTicket, wsmiddleware.ErrDuplicateTicket, wsmiddleware.ErrAmbiguousTransport,
 		wsmiddleware.ErrNoCompanion, wsmiddleware.ErrOriginNotAllowed, wsmiddleware.ErrNoOrigin,
 		wsmiddleware.ErrBadAuthFrame, wsmiddleware.ErrAuthTimeout,
+		wsmiddleware.ErrReauthUser, wsmiddleware.ErrAuthFlood, wsmiddleware.ErrSessionExpired,
+		wsmiddleware.ErrDraining, &verifier.LimitedError{RetryAfter: time.Second}, verifier.ErrUnreachable,
 		verifier.ErrMalformed, verifier.ErrUnknown, verifier.ErrExpired, verifier.ErrIPMismatch,
 		verifier.ErrOriginMismatch, verifier.ErrAudienceMismatch, verifier.ErrRejected,
 		fmt.Errorf("%w: %w", verifier.ErrUnavailable, context.DeadlineExceeded),
@@ -185,7 +189,7 @@ func TestRequire(t *testing.T) {
 	m := wsmetrics.New(nil)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m)
-	h := wsmiddleware.Require(svc, &wsmiddleware.Options{Audience: "chat", AllowedOrigins: []string{appOrigin}, Observer: m})(
+	h := newGuard(t, svc, &wsmiddleware.Options{Audience: "chat", AllowedOrigins: []string{appOrigin}, Observer: m}).Require(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 
 	const ip = "192.0.2.1" // httptest.NewRequest's RemoteAddr
@@ -233,14 +237,16 @@ func TestFirstMessage(t *testing.T) {
 	m := wsmetrics.New(nil)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m)
-	fm := &wsmiddleware.FirstMessageOptions{Audience: "chat", AllowedOrigins: []string{appOrigin}, Observer: m}
-	srv := httptest.NewServer(wsmiddleware.RequireOrigin(fm)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	g := newGuard(t, svc, &wsmiddleware.Options{Audience: "chat", AllowedOrigins: []string{appOrigin}, Observer: m})
+	srv := httptest.NewServer(g.RequireOrigin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := coder.Accept(w, r, &coder.AcceptOptions{OriginPatterns: []string{"app.example.test"}})
 		if err != nil {
 			return
 		}
 		defer c.CloseNow()
-		coderws.FirstMessage(r.Context(), c, r, svc, fm)
+		if s, err := coderws.FirstMessage(r.Context(), g, c, r); err == nil {
+			s.End()
+		}
 	})))
 	t.Cleanup(srv.Close)
 	tk := mint(t, svc, "127.0.0.1", appOrigin, "chat")
@@ -302,7 +308,7 @@ func TestRevoker(t *testing.T) {
 	}
 
 	admitted := make(chan struct{})
-	srv := httptest.NewServer(wsmiddleware.Require(svc, &wsmiddleware.Options{Audience: "chat", Observer: m, Revoker: rv})(
+	srv := httptest.NewServer(newGuard(t, svc, &wsmiddleware.Options{Audience: "chat", Observer: m, Revoker: rv}).Require(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			close(admitted)
 			<-r.Context().Done()
@@ -334,4 +340,14 @@ func TestRevoker(t *testing.T) {
 		t.Fatalf("the revoked request ended with %d, want %d", s, http.StatusGone)
 	}
 	wantCounts(t, m, 1, nil, 1)
+}
+
+// newGuard builds a Guard or fails the test.
+func newGuard(t *testing.T, v wsmiddleware.Redeemer, opts *wsmiddleware.Options) *wsmiddleware.Guard {
+	t.Helper()
+	g, err := wsmiddleware.New(v, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
