@@ -73,8 +73,8 @@ func TestRedeemWaitReplicas(t *testing.T) {
 	pc, rc := primary.Client(t), replica.Client(t)
 	svc := newRedisIssuer(t, pc)
 	v := verifier.New(redisstore.New(primary.Client(t), waitOpts), nil)
-	// The first burn loads the redeem script (NOSCRIPT, then EVAL): once
-	// per server, not counted below.
+	// The first burn on a node loads the redeem script there (SCRIPT
+	// LOAD): once per server and store, not counted below.
 	if err := redeemTicket(t, v, mintOne(t, svc)); err != nil {
 		t.Fatalf("first Redeem: %v", err)
 	}

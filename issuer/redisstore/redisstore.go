@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -53,6 +54,7 @@ type Store struct {
 	ping         time.Duration // a silent subscription is pinged after this
 	now          func() time.Time
 	buckets      *buckets
+	loaded       *sync.Map // node address -> the redeem script is loaded there (WAIT)
 }
 
 var _ verifier.Store = (*Store)(nil)
@@ -89,6 +91,7 @@ func New(client redis.UniversalClient, opts *Options) *Store {
 		prefix:       o.KeyPrefix,
 		loginKeep:    o.LoginRevocationRetention,
 		buckets:      &buckets{base: binary.BigEndian.Uint32(seed[:])},
+		loaded:       &sync.Map{},
 		waitReplicas: o.WaitReplicas,
 		waitTimeout:  o.WaitTimeout,
 		ping:         15 * time.Second,

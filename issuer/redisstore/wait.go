@@ -50,9 +50,21 @@ func (s *Store) takeReplicated(ctx context.Context, ref verifier.Ref) ([]byte, e
 // when asking. A miss burned nothing, so its WAIT reply does not matter.
 // A script the server does not know yet (NOSCRIPT: EVALSHA ran nothing) is
 // sent again in full.
+//
+// Before the first routed burn on a node, the script is loaded there
+// (SCRIPT LOAD, one round trip once per node and store), so that a burn's
+// WAIT is sent once.
 func (s *Store) burnWait(ctx context.Context, c *redis.Client, ref verifier.Ref, asking bool) ([]byte, error) {
+	addr := c.Options().Addr
+	if _, loaded := s.loaded.Load(addr); ref.Routed && !loaded {
+		if err := redeemScript.Load(ctx, c).Err(); err != nil {
+			return nil, err
+		}
+		s.loaded.Store(addr, true)
+	}
 	b, err := s.burnWaitOnce(ctx, c, ref, asking, false)
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		s.loaded.Delete(addr) // a restarted or failed-over server
 		b, err = s.burnWaitOnce(ctx, c, ref, asking, true)
 	}
 	return b, err
