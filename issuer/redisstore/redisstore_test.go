@@ -410,3 +410,59 @@ func TestKeyPrefix(t *testing.T) {
 		})
 	}
 }
+
+// TestRollingUpgrade: tickets the previous version minted (plain keys
+// <prefix>t:<hash>, listed in the user's sorted set) keep redeeming with
+// one GETDEL while the legacy window lasts, are refused in process after
+// it, and a revocation still deletes them.
+func TestRollingUpgrade(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	ctx := t.Context()
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	keys, err := verifier.NewTicketKeys(verifier.TicketKey{ID: 1, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := redisstore.New(c, nil)
+	// What the previous version wrote for a signed and an unsigned ticket.
+	putOld := func(tk string) {
+		rec := ticket.Record{UserID: "alice", Binding: ticket.BindingOff, Audience: "chat", IssuedAt: time.Now(), ExpiresAt: time.Now().Add(time.Minute)}
+		h := ticket.Sum(tk)
+		if err := c.Set(ctx, ticket.Key(ticket.DefaultKeyPrefix, h), rec.Marshal(nil), time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ZAdd(ctx, ticket.UserKey(ticket.DefaultKeyPrefix, "alice"), redis.Z{Score: float64(rec.ExpiresAt.UnixMilli()), Member: h.String()}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signed := func() string { return ticket.NewSigned(1, ticket.NewMACKey(secret)) }
+	now := time.Now()
+	within := verifier.New(store, &verifier.Options{Keys: keys, AcceptLegacyUntil: now.Add(time.Minute)})
+	after := verifier.New(store, &verifier.Options{Keys: keys, AcceptLegacyUntil: now.Add(-time.Second)})
+	req := verifier.Request{Audience: "chat"}
+
+	for name, tk := range map[string]string{"signed": signed(), "unsigned": ticket.New()} {
+		putOld(tk)
+		req.Ticket = tk
+		if _, err := after.Redeem(ctx, req); !errors.Is(err, verifier.ErrMalformed) {
+			t.Errorf("%s old ticket after the window: %v, want ErrMalformed", name, err)
+		}
+		if res, err := within.Redeem(ctx, req); err != nil || res.UserID != "alice" {
+			t.Errorf("%s old ticket within the window: %+v, %v", name, res, err)
+		}
+		if _, err := within.Redeem(ctx, req); !errors.Is(err, verifier.ErrUnknown) {
+			t.Errorf("%s old ticket replayed: %v, want ErrUnknown", name, err)
+		}
+	}
+	old := signed()
+	putOld(old)
+	n, err := store.RevokeUser(ctx, "alice", keys.Tags("alice"))
+	if err != nil || n != 1 {
+		t.Fatalf("RevokeUser = %d, %v; want the 1 old ticket deleted", n, err)
+	}
+	req.Ticket = old
+	if _, err := within.Redeem(ctx, req); !errors.Is(err, verifier.ErrUnknown) {
+		t.Errorf("old ticket after a revocation: %v, want ErrUnknown", err)
+	}
+}
