@@ -54,5 +54,6 @@ func (b IPBinding) record() ticket.Binding {
 	case BindOff:
 		return ticket.BindingOff
 	}
-	return ticket.BindingStrict
+	// Strict is the record's zero value, which costs no bytes.
+	return 0
 }

@@ -32,6 +32,6 @@ func ExampleService_Mint() {
 	n, _ := svc.RevokeUser(ctx, "alice")
 	fmt.Println("revoked", n)
 	// Output:
-	// true 70 30s
+	// true 78 30s
 	// revoked 1
 }

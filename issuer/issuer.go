@@ -42,6 +42,11 @@ type Options struct {
 	// format until then (see verifier.Options.AcceptLegacyUntil). Default
 	// zero: refused.
 	AcceptLegacyUntil time.Time
+	// MintLimitPerUser, when not zero, limits each user's mints; the
+	// store counts them in the same atomic step that stores the ticket (one
+	// Redis round trip), and Mint refuses a user over it with a
+	// *verifier.LimitedError (ErrLimited). Default: no limit.
+	MintLimitPerUser MintLimit
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
 }
@@ -49,14 +54,15 @@ type Options struct {
 // Service mints, redeems and revokes tickets against a Store. It is safe
 // for concurrent use.
 type Service struct {
-	store    Store
-	verifier *verifier.Direct
-	keys     *verifier.TicketKeys
-	ttl      time.Duration
-	binding  IPBinding
-	origins  origin.Set
-	timeout  time.Duration
-	now      func() time.Time
+	store     Store
+	verifier  *verifier.Direct
+	keys      *verifier.TicketKeys
+	ttl       time.Duration
+	binding   IPBinding
+	origins   origin.Set
+	timeout   time.Duration
+	userLimit MintLimit
+	now       func() time.Time
 }
 
 // New returns a Service over store. opts may be nil.
@@ -85,14 +91,15 @@ func New(store Store, opts *Options) (*Service, error) {
 		return nil, fmt.Errorf("issuer: AllowedOrigins: %w", err)
 	}
 	return &Service{
-		store:    store,
-		verifier: verifier.New(store, &verifier.Options{Timeout: o.Timeout, Now: o.Now, Keys: o.Keys, AcceptLegacyUntil: o.AcceptLegacyUntil}),
-		keys:     o.Keys,
-		ttl:      o.TTL,
-		binding:  o.IPBinding,
-		origins:  origins,
-		timeout:  o.Timeout,
-		now:      o.Now,
+		store:     store,
+		verifier:  verifier.New(store, &verifier.Options{Timeout: o.Timeout, Now: o.Now, Keys: o.Keys, AcceptLegacyUntil: o.AcceptLegacyUntil}),
+		keys:      o.Keys,
+		ttl:       o.TTL,
+		binding:   o.IPBinding,
+		origins:   origins,
+		timeout:   o.Timeout,
+		userLimit: o.MintLimitPerUser,
+		now:       o.Now,
 	}, nil
 }
 
@@ -122,7 +129,7 @@ func (s *Service) RevokeUser(ctx context.Context, userID string) (int, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	n, err := s.store.RevokeUser(ctx, userID)
+	n, err := s.store.RevokeUser(ctx, userID, s.keys.Tags(userID))
 	if err != nil {
 		return 0, fmt.Errorf("%w: revoke: %w", ErrUnavailable, err)
 	}
@@ -147,7 +154,7 @@ func (s *Service) RevokeLogins(ctx context.Context, userID, sessionID string) (i
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	n, err := s.store.RevokeLogins(ctx, userID, sessionID)
+	n, err := s.store.RevokeLogins(ctx, userID, sessionID, s.keys.Tags(userID))
 	if err != nil {
 		return 0, fmt.Errorf("%w: revoke logins: %w", ErrUnavailable, err)
 	}

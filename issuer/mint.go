@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -81,11 +82,26 @@ func (s *Service) Mint(ctx context.Context, req MintRequest) (*Minted, error) {
 			rec.ExpiresAt = rec.SessionExpiresAt
 		}
 	}
-	t := s.keys.NewTicket()
+	keyID := s.keys.SigningKeyID()
+	tag, _ := s.keys.Tag(keyID, req.UserID)
+	bucket := s.store.Bucket(tag)
+	t := s.keys.MintTicket(tag, bucket)
 	h := ticket.Sum(t)
+	e := &Entry{
+		Ref:           verifier.Ref{Hash: h, Routed: true, KeyID: keyID, Tag: tag, Bucket: bucket},
+		UserID:        req.UserID,
+		SessionID:     req.SessionID,
+		LoginIssuedAt: req.LoginIssuedAt,
+		Record:        rec.Marshal(make([]byte, 0, 96)),
+		ExpiresAt:     rec.ExpiresAt,
+		Limit:         s.userLimit,
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	if err := s.store.Put(ctx, h, req.UserID, rec.Marshal(make([]byte, 0, 128)), rec.ExpiresAt); err != nil {
+	if err := s.store.Put(ctx, e); err != nil {
+		if errors.Is(err, ErrLoginRevoked) || errors.Is(err, verifier.ErrLimited) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: mint: %w", ErrUnavailable, err)
 	}
 	return &Minted{Ticket: t, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt, Fingerprint: h.Fingerprint()}, nil

@@ -113,8 +113,49 @@ func (k *TicketKeys) IDs() []uint8 { return slices.Clone(k.ids) }
 // String names the key IDs and never a secret.
 func (k *TicketKeys) String() string { return fmt.Sprintf("ticket keys %v", k.ids) }
 
-// NewTicket returns a fresh ticket signed with the first key.
-func (k *TicketKeys) NewTicket() string { return ticket.NewSigned(k.mint, k.keys[k.mint]) }
+// NewTicket returns a fresh ticket signed with the first key, on a random
+// route: well formed and correctly signed, but stored nowhere (for tests
+// of what a store answers). Issuers mint with MintTicket.
+func (k *TicketKeys) NewTicket() string {
+	var b [6]byte
+	rand.Read(b[:]) // never returns an error
+	tag := (uint16(b[0])<<8 | uint16(b[1])) % ticket.Tags
+	return k.MintTicket(tag, uint32(b[2])<<24|uint32(b[3])<<16|uint32(b[4])<<8|uint32(b[5]))
+}
+
+// MintTicket returns a fresh ticket signed with the first key, routed to
+// tag and bucket (see Ref), which the route's MAC covers.
+func (k *TicketKeys) MintTicket(tag uint16, bucket uint32) string {
+	return ticket.NewRouted(k.mint, k.keys[k.mint], ticket.Route{Tag: tag, Bucket: bucket})
+}
+
+// SigningKeyID returns the ID of the key that signs new tickets.
+func (k *TicketKeys) SigningKeyID() uint8 { return k.mint }
+
+// Tag returns userID's routing tag under the key with ID id (below
+// ticket.Tags, 1024): a keyed hash that only holders of the key can
+// compute, so a ticket carrying it reveals nothing about its user. ok is
+// false for an unknown ID.
+func (k *TicketKeys) Tag(id uint8, userID string) (tag uint16, ok bool) {
+	key := k.keys[id]
+	if key == nil {
+		return 0, false
+	}
+	return key.Tag(userID), true
+}
+
+// Tags returns userID's distinct routing tags under every key, the
+// signing key's first: where a store keeps the user's revocation state,
+// so that a ticket signed by any live key finds it.
+func (k *TicketKeys) Tags(userID string) []uint16 {
+	out := make([]uint16, 0, len(k.ids))
+	for _, id := range k.ids {
+		if t := k.keys[id].Tag(userID); !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
 
 // signed reports whether t is a signed ticket carrying the MAC of one of
 // the keys.

@@ -76,8 +76,8 @@ func TestJunkNeverReachesStorage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(good.Ticket) != ticket.SignedLen || ticket.FormOf(good.Ticket) != ticket.FormSigned {
-		t.Fatalf("minted %d characters of form %v; want a signed ticket of %d", len(good.Ticket), ticket.FormOf(good.Ticket), ticket.SignedLen)
+	if len(good.Ticket) != ticket.RoutedLen || ticket.FormOf(good.Ticket) != ticket.FormRouted {
+		t.Fatalf("minted %d characters of form %v; want a routed ticket of %d", len(good.Ticket), ticket.FormOf(good.Ticket), ticket.RoutedLen)
 	}
 	flip := func(s string, i int) string {
 		b := []byte(s)
@@ -190,7 +190,7 @@ func TestLegacyWindow(t *testing.T) {
 	putLegacy := func() string {
 		tk := ticket.New()
 		rec := ticket.Record{UserID: "carol", Binding: ticket.BindingOff, Audience: audience, IssuedAt: clk.Now(), ExpiresAt: clk.Now().Add(5 * time.Minute)}
-		if err := store.Put(t.Context(), ticket.Sum(tk), "carol", rec.Marshal(nil), rec.ExpiresAt); err != nil {
+		if err := store.Put(t.Context(), &issuer.Entry{Ref: verifier.Ref{Hash: ticket.Sum(tk)}, UserID: "carol", Record: rec.Marshal(nil), ExpiresAt: rec.ExpiresAt}); err != nil {
 			t.Fatal(err)
 		}
 		return tk

@@ -46,12 +46,42 @@ type Result struct {
 }
 
 // Store takes a ticket's record out of storage in one atomic step: of any
-// number of concurrent calls for one hash, at most one gets the record, and
-// after that call the record is gone. It returns (nil, nil) when there is no
-// record; any other failure is an error, never a miss. hash is the SHA-256
-// of the ticket: a Store never sees a ticket.
+// number of concurrent calls for one ticket, at most one gets the record,
+// and after that call the record is gone. It returns (nil, nil) when there
+// is no record, and for a record a revocation has voided (its epoch is
+// below its user's, or its session's, latest revocation), which it burns
+// all the same; any other failure is an error, never a miss. A Store never
+// sees a ticket, only its Ref.
 type Store interface {
-	Take(ctx context.Context, hash [32]byte) ([]byte, error)
+	Take(ctx context.Context, ref Ref) ([]byte, error)
+}
+
+// Ref names a ticket's record in a Store without revealing the ticket.
+type Ref struct {
+	// Hash is the SHA-256 of the whole ticket.
+	Hash [32]byte
+	// Routed is true for a ticket of the current format, which carries
+	// the route its minting store chose: the ID of the key that signed
+	// it, the user's routing tag under that key, and a bucket. A Redis
+	// store finds the record with them in one command. Tickets of the
+	// previous formats have none and are stored under Hash alone.
+	Routed bool
+	KeyID  uint8
+	Tag    uint16
+	Bucket uint32
+}
+
+// RefOf returns the Ref of a ticket of any known format, checking only its
+// form (not its MAC); ok is false for anything else.
+func RefOf(t string) (ref Ref, ok bool) {
+	switch ticket.FormOf(t) {
+	case ticket.FormInvalid:
+		return Ref{}, false
+	case ticket.FormRouted:
+		id, r, _ := ticket.ParseRouted(t, nil)
+		return Ref{Hash: ticket.Sum(t), Routed: true, KeyID: id, Tag: r.Tag, Bucket: r.Bucket}, true
+	}
+	return Ref{Hash: ticket.Sum(t)}, true
 }
 
 // Options configures a Direct verifier. The zero value is ready to use.
@@ -66,11 +96,13 @@ type Options struct {
 	// round trip. Default nil: every well-formed ticket goes to storage,
 	// which alone decides.
 	Keys *TicketKeys
-	// AcceptLegacyUntil, with Keys set, still admits unsigned tickets of
-	// the previous format (wst_ and 43 characters, minted by a ticketd
-	// without ticket keys) until this instant, so that a rolling upgrade
-	// does not refuse the tickets old replicas minted in its last minutes.
-	// Default zero: with Keys set, an unsigned ticket is malformed.
+	// AcceptLegacyUntil, with Keys set, still admits tickets of the
+	// previous formats until this instant, so that a rolling upgrade does
+	// not refuse the tickets old replicas minted in its last minutes:
+	// unsigned ones (wst_ and 43 characters, minted by a ticketd without
+	// ticket keys) and signed but unrouted ones (wst_ and 66 characters,
+	// whose MAC is checked). Default zero: with Keys set, only the current
+	// format. Without Keys every known format goes to storage.
 	AcceptLegacyUntil time.Time
 }
 
@@ -108,12 +140,13 @@ func New(store Store, opts *Options) *Direct {
 // On success it returns the user the ticket admits. Otherwise the error
 // matches ErrRejected (with a specific reason) or ErrUnavailable.
 func (d *Direct) Redeem(ctx context.Context, req Request) (*Result, error) {
-	if !d.wellFormed(req.Ticket) {
+	ref, ok := d.ref(req.Ticket)
+	if !ok {
 		return nil, ErrMalformed
 	}
-	h := ticket.Sum(req.Ticket)
+	h := ticket.Hash(ref.Hash)
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	b, err := d.store.Take(ctx, h)
+	b, err := d.store.Take(ctx, ref)
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -142,21 +175,39 @@ func (d *Direct) Redeem(ctx context.Context, req Request) (*Result, error) {
 	}, nil
 }
 
-// wellFormed reports whether t may be a ticket: of a known format, and
-// with Keys set, signed by one of them (or unsigned within the legacy
-// window). Anything else never reaches storage.
-func (d *Direct) wellFormed(t string) bool {
-	switch {
-	case d.keys == nil:
-		return ticket.FormOf(t) != ticket.FormInvalid
-	case len(t) == ticket.SignedLen:
-		return d.keys.signed(t) // one decode: format and MAC
+// ref returns the Ref of t when t may be a ticket: of the current format
+// (with Keys set, signed by one of them), or of a previous one (with Keys
+// set, only within the legacy window, and a signed one with a valid MAC).
+// Anything else never reaches storage.
+func (d *Direct) ref(t string) (Ref, bool) {
+	if len(t) == ticket.RoutedLen {
+		var keyFor func(byte) *ticket.MACKey
+		if d.keys != nil {
+			keyFor = d.keys.key
+		}
+		id, r, ok := ticket.ParseRouted(t, keyFor) // one decode: format and MAC
+		if !ok {
+			return Ref{}, false
+		}
+		return Ref{Hash: ticket.Sum(t), Routed: true, KeyID: id, Tag: r.Tag, Bucket: r.Bucket}, true
 	}
-	return ticket.FormOf(t) == ticket.FormLegacy && d.now().Before(d.legacyUntil)
+	if d.keys != nil && !d.now().Before(d.legacyUntil) {
+		return Ref{}, false
+	}
+	switch ticket.FormOf(t) {
+	case ticket.FormLegacy:
+	case ticket.FormSigned:
+		if d.keys != nil && !d.keys.signed(t) {
+			return Ref{}, false
+		}
+	default:
+		return Ref{}, false
+	}
+	return Ref{Hash: ticket.Sum(t)}, true
 }
 
 // WellFormed reports whether t passes the in-process checks Redeem makes
 // before storage: its format and, with Options.Keys, its MAC. A caller
 // that counts failures against a client (a rate limit) can leave out
 // tickets that never reached storage.
-func (d *Direct) WellFormed(t string) bool { return d.wellFormed(t) }
+func (d *Direct) WellFormed(t string) bool { _, ok := d.ref(t); return ok }

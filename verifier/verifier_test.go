@@ -54,15 +54,15 @@ type countingStore struct {
 	takes atomic.Int64
 }
 
-func (s *countingStore) Take(ctx context.Context, hash [32]byte) ([]byte, error) {
+func (s *countingStore) Take(ctx context.Context, hash verifier.Ref) ([]byte, error) {
 	s.takes.Add(1)
 	return s.Store.Take(ctx, hash)
 }
 
 // storeFunc is a Store that answers with a function.
-type storeFunc func(ctx context.Context, hash [32]byte) ([]byte, error)
+type storeFunc func(ctx context.Context, hash verifier.Ref) ([]byte, error)
 
-func (f storeFunc) Take(ctx context.Context, hash [32]byte) ([]byte, error) { return f(ctx, hash) }
+func (f storeFunc) Take(ctx context.Context, hash verifier.Ref) ([]byte, error) { return f(ctx, hash) }
 
 // fixture mints through an issuer.Service over a memstore on one fake
 // clock, and redeems through a verifier over the same store, counted, on
@@ -216,7 +216,7 @@ func TestRedeemMalformed(t *testing.T) {
 		{"bearer scheme", "Bearer " + tk},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.ticket == tk || (tc.name == "non-canonical last character" && len(tc.ticket) != ticket.SignedLen) {
+			if tc.ticket == tk || (tc.name == "non-canonical last character" && len(tc.ticket) != ticket.RoutedLen) {
 				t.Fatalf("bad test case %q", tc.ticket)
 			}
 			before := f.store.takes.Load()
@@ -368,11 +368,11 @@ func TestRedeemStoreFailure(t *testing.T) {
 		timeout time.Duration
 		also    error
 	}{
-		{"error", func(context.Context, [32]byte) ([]byte, error) { return nil, boom }, 0, boom},
-		{"error with bytes", func(context.Context, [32]byte) ([]byte, error) { return []byte("x"), boom }, 0, boom},
-		{"garbage", func(context.Context, [32]byte) ([]byte, error) { return []byte{0xff, 0xff, 0xff}, nil }, 0, ticket.ErrRecordCorrupt},
-		{"wrong wire type", func(context.Context, [32]byte) ([]byte, error) { return []byte{0x08, 0x01}, nil }, 0, ticket.ErrRecordCorrupt},
-		{"hangs past the timeout", func(ctx context.Context, _ [32]byte) ([]byte, error) {
+		{"error", func(context.Context, verifier.Ref) ([]byte, error) { return nil, boom }, 0, boom},
+		{"error with bytes", func(context.Context, verifier.Ref) ([]byte, error) { return []byte("x"), boom }, 0, boom},
+		{"garbage", func(context.Context, verifier.Ref) ([]byte, error) { return []byte{0xff, 0xff, 0xff}, nil }, 0, ticket.ErrRecordCorrupt},
+		{"wrong wire type", func(context.Context, verifier.Ref) ([]byte, error) { return []byte{0x08, 0x01}, nil }, 0, ticket.ErrRecordCorrupt},
+		{"hangs past the timeout", func(ctx context.Context, _ verifier.Ref) ([]byte, error) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}, 20 * time.Millisecond, context.DeadlineExceeded},

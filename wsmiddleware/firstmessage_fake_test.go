@@ -82,7 +82,7 @@ func TestFirstMessageFrames(t *testing.T) {
 	const bad = wsmiddleware.CloseTicketRejected
 	pad := func(n int) string { // a valid frame padded with spaces to n bytes
 		frame := `{"type":"auth","ticket":"{T}"}`
-		ticketLen := ticket.SignedLen
+		ticketLen := ticket.RoutedLen
 		return frame + strings.Repeat(" ", n-(len(frame)-len("{T}")+ticketLen))
 	}
 	tests := []struct {

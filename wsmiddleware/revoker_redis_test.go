@@ -56,14 +56,14 @@ func TestRedisRevokerCatchesUpAfterGap(t *testing.T) {
 	time.Sleep(10 * time.Millisecond) // the revocation comes strictly after the ticket
 
 	// Live first: bob's revocation arrives through the subscription.
-	if _, err := store.RevokeUser(t.Context(), "bob"); err != nil {
+	if _, err := store.RevokeUser(t.Context(), "bob", []uint16{0}); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("live revocation applied in %v", awaitRevoked(t, bob, revocationDeadline))
 
 	proxy.Down()
 	waitFor(t, "the revoker to notice Redis is gone", func() bool { return !rv.Live() })
-	if _, err := store.RevokeUser(t.Context(), "alice"); err != nil {
+	if _, err := store.RevokeUser(t.Context(), "alice", []uint16{0}); err != nil {
 		t.Fatal(err)
 	}
 	if alice.Err() != nil {
@@ -84,7 +84,7 @@ func TestRedisRevokerSentinelFailover(t *testing.T) {
 
 	before := attach(t, rv, "alice")
 	time.Sleep(10 * time.Millisecond)
-	if _, err := store.RevokeUser(t.Context(), "alice"); err != nil {
+	if _, err := store.RevokeUser(t.Context(), "alice", []uint16{0}); err != nil {
 		t.Fatal(err)
 	}
 	awaitRevoked(t, before, revocationDeadline)
@@ -95,7 +95,7 @@ func TestRedisRevokerSentinelFailover(t *testing.T) {
 	// The publisher may need a moment to find the new primary.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		_, err := store.RevokeUser(t.Context(), "bob")
+		_, err := store.RevokeUser(t.Context(), "bob", []uint16{0})
 		if err == nil {
 			break
 		}
@@ -121,7 +121,7 @@ func TestRedisRevokerCluster(t *testing.T) {
 	}
 	time.Sleep(10 * time.Millisecond)
 	for i, u := range users {
-		if _, err := store.RevokeUser(t.Context(), u); err != nil {
+		if _, err := store.RevokeUser(t.Context(), u, []uint16{0}); err != nil {
 			t.Fatal(err)
 		}
 		awaitRevoked(t, ctxs[i], revocationDeadline)

@@ -54,7 +54,7 @@ func TestHostileRevokesKeepStreamsUp(t *testing.T) {
 			t.Errorf("revoke %q: accepted", u)
 		}
 		// Past the API, straight into the store's feed.
-		if _, err := e.store.RevokeUser(t.Context(), u); err != nil {
+		if _, err := e.store.RevokeUser(t.Context(), u, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -79,7 +79,7 @@ type countingStore struct {
 	takes *atomic.Int64
 }
 
-func (s countingStore) Take(ctx context.Context, hash [32]byte) ([]byte, error) {
+func (s countingStore) Take(ctx context.Context, hash verifier.Ref) ([]byte, error) {
 	s.takes.Add(1)
 	return s.Store.Take(ctx, hash)
 }

@@ -53,6 +53,9 @@ func (l *Limits) RedeemFailed(ctx context.Context, ip netip.Addr) error {
 	return err
 }
 
+// RedeemKey is the key RedeemFailuresPerIP counts ip's failures under.
+func RedeemKey(ip netip.Addr) string { return redeemKey(ip) }
+
 func redeemKey(ip netip.Addr) string {
 	if !ip.IsValid() {
 		return "redeem-fail:ip:none"

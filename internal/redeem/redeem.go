@@ -8,6 +8,7 @@ package redeem
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -25,6 +26,8 @@ type Flow struct {
 	Limits  *ratelimit.Limits
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
+
+	inFlight gate
 }
 
 // Redeem redeems req. On success it writes the "redeemed" audit event
@@ -46,7 +49,17 @@ func (f *Flow) Redeem(ctx context.Context, req verifier.Request, extra ...slog.A
 		return nil, attrs, verifier.ErrMalformed
 	}
 	attrs = append(attrs, slog.String("ticket_fp", ticket.Sum(req.Ticket).Fingerprint()))
-	// An IP out of failed redemptions is refused before storage is touched.
+	// An IP out of failed redemptions is refused before storage is
+	// touched. The check and the count of a failure happen within one of
+	// the IP's few places (gate.go), so concurrent failures cannot all
+	// pass one stale check.
+	if f.Limits != nil && f.Limits.RedeemFailuresPerIP != nil {
+		leave, err := f.inFlight.enter(ctx, ratelimit.RedeemKey(req.ClientIP))
+		if err != nil {
+			return nil, attrs, fmt.Errorf("%w: %w", verifier.ErrUnavailable, err)
+		}
+		defer leave()
+	}
 	if err := f.Limits.Redeem(ctx, req.ClientIP); err != nil {
 		return nil, attrs, err
 	}

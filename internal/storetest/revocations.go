@@ -41,7 +41,7 @@ func testRevocationFeed(t *testing.T, h Harness) {
 	}
 	before := h.Now().Truncate(time.Millisecond)
 	for _, u := range []string{"alice", "bob"} {
-		if _, err := s.RevokeUser(t.Context(), u); err != nil {
+		if _, err := s.RevokeUser(t.Context(), u, Keys.Tags(u)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,12 +75,12 @@ func testRevocationFeed(t *testing.T, h Harness) {
 func testRevocationRemembered(t *testing.T, h Harness) {
 	s := h.New(t)
 	before := h.Now().Truncate(time.Millisecond)
-	if _, err := s.RevokeUser(t.Context(), "alice"); err != nil {
+	if _, err := s.RevokeUser(t.Context(), "alice", Keys.Tags("alice")); err != nil {
 		t.Fatal(err)
 	}
 	h.Advance(t, 10*time.Millisecond)
 	mid := h.Now().Truncate(time.Millisecond)
-	if _, err := s.RevokeUser(t.Context(), "alice"); err != nil {
+	if _, err := s.RevokeUser(t.Context(), "alice", Keys.Tags("alice")); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.LastRevoked(t.Context(), []string{"alice", "bob", "alice2"})

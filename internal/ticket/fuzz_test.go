@@ -95,7 +95,19 @@ func FuzzUnmarshal(f *testing.F) {
 			IssuedAt:  unixMilli(msg.IssuedAtMs),
 			ExpiresAt: unixMilli(msg.ExpiresAtMs),
 			Claims:    msg.Claims,
+			SessionID: msg.SessionId,
+			Epoch:     msg.Epoch,
+
+			SessionExpiresAt: unixMilli(msg.SessionExpiresAtMs),
 		}
+		// A lifetime counts from the issue time when no absolute time is set.
+		life := func(abs *time.Time, ms uint64) {
+			if abs.IsZero() && !want.IssuedAt.IsZero() && ms > 0 && ms < 1<<40 {
+				*abs = want.IssuedAt.Add(time.Duration(ms) * time.Millisecond)
+			}
+		}
+		life(&want.ExpiresAt, msg.LifetimeMs)
+		life(&want.SessionExpiresAt, msg.SessionLifetimeMs)
 		if a, ok := netip.AddrFromSlice(msg.ClientIp); ok {
 			want.ClientIP = a.Unmap()
 		}

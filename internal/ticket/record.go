@@ -68,6 +68,8 @@ const (
 	fieldSession  wireNumber = 9
 	fieldSessExp  wireNumber = 10
 	fieldEpoch    wireNumber = 11
+	fieldLife     wireNumber = 12
+	fieldSessLife wireNumber = 13
 	fieldMapKey   wireNumber = 1
 	fieldMapValue wireNumber = 2
 )
@@ -88,7 +90,10 @@ func (r *Record) Marshal(b []byte) []byte {
 	b = appendString(b, fieldOrigin, r.Origin)
 	b = appendString(b, fieldAudience, r.Audience)
 	b = appendTime(b, fieldIssued, r.IssuedAt)
-	b = appendTime(b, fieldExpires, r.ExpiresAt)
+	expRel := relative(r.IssuedAt, r.ExpiresAt)
+	if expRel == 0 {
+		b = appendTime(b, fieldExpires, r.ExpiresAt)
+	}
 	if len(r.Claims) > 0 {
 		keys := make([]string, 0, len(r.Claims))
 		for k := range r.Claims {
@@ -108,12 +113,49 @@ func (r *Record) Marshal(b []byte) []byte {
 		}
 	}
 	b = appendString(b, fieldSession, r.SessionID)
-	b = appendTime(b, fieldSessExp, r.SessionExpiresAt)
-	if r.Epoch != 0 {
-		b = appendTag(b, fieldEpoch, varintType)
-		b = appendVarint(b, r.Epoch)
+	sessRel := relative(r.IssuedAt, r.SessionExpiresAt)
+	if sessRel == 0 {
+		b = appendTime(b, fieldSessExp, r.SessionExpiresAt)
 	}
-	return b
+	b = AppendEpoch(b, r.Epoch)
+	b = appendUint(b, fieldLife, expRel)
+	return appendUint(b, fieldSessLife, sessRel)
+}
+
+func appendUint(b []byte, num wireNumber, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = appendTag(b, num, varintType)
+	return appendVarint(b, v)
+}
+
+// AppendEpoch appends the epoch field to an encoded record that has none:
+// a store that learns the user's epoch only while it stores the record
+// (inside a Redis script, say) appends it there. Protobuf fields may come
+// in any order, so the result decodes like a record Marshal wrote with the
+// epoch set. Epoch 0 is written as nothing.
+func AppendEpoch(b []byte, epoch uint64) []byte {
+	if epoch == 0 {
+		return b
+	}
+	b = appendTag(b, fieldEpoch, varintType)
+	return appendVarint(b, epoch)
+}
+
+// relative returns t as a lifetime from issued in milliseconds (written
+// as fields 12 and 13, 3 or 4 bytes where an absolute time takes 7), or 0
+// when t must be written as an absolute time: no issue time, or t not
+// after it.
+func relative(issued, t time.Time) uint64 {
+	if t.IsZero() || issued.IsZero() {
+		return 0
+	}
+	i, v := issued.UnixMilli(), t.UnixMilli()
+	if i == 0 || v <= i || v-i >= 1<<40 {
+		return 0
+	}
+	return uint64(v - i)
 }
 
 func appendString(b []byte, num wireNumber, s string) []byte {
@@ -143,6 +185,7 @@ func appendTime(b []byte, num wireNumber, t time.Time) []byte {
 // known field with the wrong wire type is corruption.
 func Unmarshal(b []byte) (*Record, error) {
 	r := &Record{}
+	var life, sessLife uint64
 	for len(b) > 0 {
 		num, typ, n := consumeTag(b)
 		if n < 0 {
@@ -151,7 +194,7 @@ func Unmarshal(b []byte) (*Record, error) {
 		b = b[n:]
 		want := bytesType
 		switch num {
-		case fieldBinding, fieldIssued, fieldExpires, fieldSessExp, fieldEpoch:
+		case fieldBinding, fieldIssued, fieldExpires, fieldSessExp, fieldEpoch, fieldLife, fieldSessLife:
 			want = varintType
 		case fieldUserID, fieldClientIP, fieldOrigin, fieldAudience, fieldClaims, fieldSession:
 		default:
@@ -170,7 +213,14 @@ func Unmarshal(b []byte) (*Record, error) {
 				return nil, ErrRecordCorrupt
 			}
 			b = b[n:]
-			r.setVarint(num, v)
+			switch num {
+			case fieldLife:
+				life = v
+			case fieldSessLife:
+				sessLife = v
+			default:
+				r.setVarint(num, v)
+			}
 			continue
 		}
 		v, n := consumeBytes(b)
@@ -181,6 +231,14 @@ func Unmarshal(b []byte) (*Record, error) {
 		if err := r.setBytes(num, v); err != nil {
 			return nil, err
 		}
+	}
+	// A lifetime counts from the issue time; an absolute time, when
+	// present, wins.
+	if !r.IssuedAt.IsZero() && life > 0 && r.ExpiresAt.IsZero() && life < 1<<40 {
+		r.ExpiresAt = r.IssuedAt.Add(time.Duration(life) * time.Millisecond)
+	}
+	if !r.IssuedAt.IsZero() && sessLife > 0 && r.SessionExpiresAt.IsZero() && sessLife < 1<<40 {
+		r.SessionExpiresAt = r.IssuedAt.Add(time.Duration(sessLife) * time.Millisecond)
 	}
 	return r, nil
 }

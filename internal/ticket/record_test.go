@@ -23,7 +23,8 @@ func recordEqual(a, b *ticket.Record) bool {
 	return a.UserID == b.UserID && a.ClientIP == b.ClientIP && a.Binding == b.Binding &&
 		a.Origin == b.Origin && a.Audience == b.Audience &&
 		a.IssuedAt.Equal(b.IssuedAt) && a.ExpiresAt.Equal(b.ExpiresAt) &&
-		maps.Equal(a.Claims, b.Claims)
+		maps.Equal(a.Claims, b.Claims) && a.SessionID == b.SessionID &&
+		a.SessionExpiresAt.Equal(b.SessionExpiresAt) && a.Epoch == b.Epoch
 }
 
 // toProto is the generated message equal to r.
@@ -34,6 +35,8 @@ func toProto(r *ticket.Record) *ticketv1.TicketRecord {
 		Origin:    r.Origin,
 		Audience:  r.Audience,
 		Claims:    r.Claims,
+		SessionId: r.SessionID,
+		Epoch:     r.Epoch,
 	}
 	if r.ClientIP.IsValid() {
 		m.ClientIp = r.ClientIP.Unmap().AsSlice()
@@ -41,9 +44,18 @@ func toProto(r *ticket.Record) *ticketv1.TicketRecord {
 	if !r.IssuedAt.IsZero() {
 		m.IssuedAtMs = r.IssuedAt.UnixMilli()
 	}
-	if !r.ExpiresAt.IsZero() {
-		m.ExpiresAtMs = r.ExpiresAt.UnixMilli()
+	// Times after the issue time are written as lifetimes from it.
+	rel := func(t time.Time, abs *int64, life *uint64) {
+		switch {
+		case t.IsZero():
+		case !r.IssuedAt.IsZero() && t.UnixMilli() > r.IssuedAt.UnixMilli():
+			*life = uint64(t.UnixMilli() - r.IssuedAt.UnixMilli())
+		default:
+			*abs = t.UnixMilli()
+		}
 	}
+	rel(r.ExpiresAt, &m.ExpiresAtMs, &m.LifetimeMs)
+	rel(r.SessionExpiresAt, &m.SessionExpiresAtMs, &m.SessionLifetimeMs)
 	return m
 }
 
@@ -82,6 +94,16 @@ var codecCases = []struct {
 		IssuedAt:  issued,
 		ExpiresAt: issued.Add(time.Second),
 	}},
+	{"session and epoch", ticket.Record{
+		UserID:           "carol",
+		Audience:         "chat",
+		IssuedAt:         issued,
+		ExpiresAt:        issued.Add(30 * time.Second),
+		SessionID:        "sess-8f14e45f",
+		SessionExpiresAt: issued.Add(6 * time.Hour),
+		Epoch:            1_900_000_000_999,
+	}},
+	{"expiry before issue", ticket.Record{UserID: "x", IssuedAt: issued, ExpiresAt: issued.Add(-time.Second), SessionExpiresAt: issued}},
 	{"unknown binding", ticket.Record{UserID: "x", Binding: 7, ExpiresAt: issued}},
 	{"negative binding", ticket.Record{UserID: "x", Binding: -1, ExpiresAt: issued}},
 	{"times before 1970", ticket.Record{UserID: "x", IssuedAt: time.UnixMilli(-1_000), ExpiresAt: time.UnixMilli(-1)}},

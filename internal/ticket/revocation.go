@@ -2,25 +2,28 @@ package ticket
 
 import "encoding/json"
 
-// revocationMessage is a revocation as published on RevocationChannel.
-type revocationMessage struct {
-	User string `json:"user"`
-	At   int64  `json:"at"` // Unix milliseconds
+// RevocationMessage is a revocation as published on RevocationChannel.
+// Fields beyond User and At are left out when empty, so a subscriber of the
+// previous version still reads the user and the time.
+type RevocationMessage struct {
+	User    string `json:"user"`
+	At      int64  `json:"at"` // Unix milliseconds
+	Session string `json:"session,omitempty"`
+	Epoch   uint64 `json:"epoch,omitempty"`
+	Logins  bool   `json:"logins,omitempty"`
 }
 
-// EncodeRevocation is the channel payload announcing that userID was
-// revoked at atMillis (Unix ms).
-func EncodeRevocation(userID string, atMillis int64) string {
-	b, _ := json.Marshal(revocationMessage{User: userID, At: atMillis})
+// EncodeRevocation is the channel payload announcing m.
+func EncodeRevocation(m RevocationMessage) string {
+	b, _ := json.Marshal(m)
 	return string(b)
 }
 
-// DecodeRevocation reads a payload made by EncodeRevocation; ok is false
-// for anything else.
-func DecodeRevocation(payload string) (userID string, atMillis int64, ok bool) {
-	var m revocationMessage
+// DecodeRevocation reads a payload made by EncodeRevocation (of this
+// version or the previous one); ok is false for anything else.
+func DecodeRevocation(payload string) (m RevocationMessage, ok bool) {
 	if err := json.Unmarshal([]byte(payload), &m); err != nil || m.User == "" || m.At <= 0 {
-		return "", 0, false
+		return RevocationMessage{}, false
 	}
-	return m.User, m.At, true
+	return m, true
 }

@@ -38,8 +38,11 @@ const (
 	// FormLegacy is the unsigned ticket of wsticket before ticket keys
 	// (Prefix and 43 characters), accepted for a rolling upgrade only.
 	FormLegacy
-	// FormSigned carries a key ID and a MAC.
+	// FormSigned carries a key ID and a MAC (the previous version's
+	// format, stored under Key), accepted for a rolling upgrade only.
 	FormSigned
+	// FormRouted carries a key ID, a Route and a MAC: the current format.
+	FormRouted
 )
 
 // FormOf reports the format of s, accepting only the canonical spelling
@@ -48,6 +51,10 @@ func FormOf(s string) Form {
 	switch {
 	case len(s) == Len && validLegacy(s):
 		return FormLegacy
+	case len(s) == RoutedLen:
+		if _, _, ok := ParseRouted(s, nil); ok {
+			return FormRouted
+		}
 	case len(s) == SignedLen && s[:len(Prefix)] == Prefix:
 		var b [signedBytes]byte
 		n, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(s[len(Prefix):]))
@@ -61,22 +68,26 @@ func FormOf(s string) Form {
 // MACKey is one ticket key ready to sign and check: it keeps its HMAC
 // states in a pool, so a check allocates nothing on the redeem path.
 type MACKey struct {
-	secret []byte
-	pool   sync.Pool // of hash.Hash; no New func, so equal keys compare equal
+	secret    []byte
+	pool      sync.Pool // of hash.Hash; no New func, so equal keys compare equal
+	routePool sync.Pool // of hash.Hash under the routing key (Tag)
 }
 
 // NewMACKey returns the MACKey of secret, which it keeps.
 func NewMACKey(secret []byte) *MACKey { return &MACKey{secret: secret} }
 
-// sum appends the MAC of msg to dst.
-func (k *MACKey) sum(dst, msg []byte) []byte {
+// sum appends the MAC of msg (a signed ticket's) to dst.
+func (k *MACKey) sum(dst, msg []byte) []byte { return k.sumLabel(dst, macLabel, msg) }
+
+// sumLabel appends the MAC of label | msg to dst.
+func (k *MACKey) sumLabel(dst []byte, label string, msg []byte) []byte {
 	h, ok := k.pool.Get().(hash.Hash)
 	if ok {
 		h.Reset()
 	} else {
 		h = hmac.New(sha256.New, k.secret)
 	}
-	h.Write([]byte(macLabel))
+	h.Write([]byte(label))
 	h.Write(msg)
 	var full [sha256.Size]byte
 	h.Sum(full[:0])

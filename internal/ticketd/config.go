@@ -41,12 +41,16 @@ type Config struct {
 	// LegacyTicketWindow: how long after start unsigned tickets of the
 	// previous format still redeem (rolling upgrades); 0: never.
 	LegacyTicketWindow time.Duration
-	AllowedOrigins     []string
-	TrustedProxies     clientip.Trusted
-	IPBinding          issuer.IPBinding
-	CookiePath         string
-	ShutdownGrace      time.Duration
-	ShutdownDelay      time.Duration
+	// LoginRevocationRetention: how long a revocation of logins refuses
+	// mints of logins issued before it (as long as such a login may be
+	// valid).
+	LoginRevocationRetention time.Duration
+	AllowedOrigins           []string
+	TrustedProxies           clientip.Trusted
+	IPBinding                issuer.IPBinding
+	CookiePath               string
+	ShutdownGrace            time.Duration
+	ShutdownDelay            time.Duration
 	// Redis WAIT after each burn: for RedisWaitReplicas (0: off) replicas,
 	// for up to RedisWaitTimeout (0: the verifier's default).
 	RedisWaitReplicas int
@@ -162,6 +166,7 @@ func (c *Config) settings() []setting {
 			}
 			return err
 		}},
+		{flag: "login-revocation-retention", env: "TICKETD_LOGIN_REVOCATION_RETENTION", def: "24h", usage: "for how long a revocation of a user's logins (or one session's) refuses mints with login JWTs issued at or before it: at least the longest lifetime a login JWT may have; 1m to 720h", set: durationIn(&c.LoginRevocationRetention, time.Minute, 720*time.Hour)},
 		{flag: "ticket-ttl", env: "TICKETD_TICKET_TTL", def: issuer.DefaultTTL.String(), usage: "ticket lifetime, a Go duration from 1s to " + shortDuration(issuer.MaxTTL), set: durationIn(&c.TicketTTL, time.Second, issuer.MaxTTL)},
 		{flag: "allowed-origins", env: "TICKETD_ALLOWED_ORIGINS", usage: "comma-separated exact origins allowed to mint (a request with another Origin gets 403); in --dev, default ticketd's own origin", set: func(s string) error {
 			c.AllowedOrigins = splitList(s)

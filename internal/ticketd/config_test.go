@@ -63,6 +63,8 @@ func TestParseConfigDefaults(t *testing.T) {
 		ShutdownGrace:      10 * time.Second,
 		LegacyTicketWindow: 15 * time.Minute,
 		LogFormat:          "json",
+
+		LoginRevocationRetention: 24 * time.Hour,
 		// Defaults: 60/1m, 600/1m, 30/1m.
 		MintLimitPerUser:        ratelimit.Limit{N: 60, Per: time.Minute},
 		MintLimitPerIP:          ratelimit.Limit{N: 600, Per: time.Minute},
@@ -114,6 +116,7 @@ var settings = []setting{
 		return len(ids) == 2 && ids[0] == 2 && ids[1] == 1
 	}},
 	{"legacy-ticket-window", "TICKETD_LEGACY_TICKET_WINDOW", "0s", func(c *ticketd.Config) bool { return c.LegacyTicketWindow == 0 }},
+	{"login-revocation-retention", "TICKETD_LOGIN_REVOCATION_RETENTION", "48h", func(c *ticketd.Config) bool { return c.LoginRevocationRetention == 48*time.Hour }},
 	{"allowed-origins", "TICKETD_ALLOWED_ORIGINS", "https://a.example.test, https://b.example.test:8443,", func(c *ticketd.Config) bool {
 		return slices.Equal(c.AllowedOrigins, []string{"https://a.example.test", "https://b.example.test:8443"})
 	}},
@@ -261,22 +264,23 @@ func TestParseConfigFlagOverridesEnv(t *testing.T) {
 		"--service-keys=flag-key-bbbbbbbbbbbbbbbb",
 	}, vars)
 	want := &ticketd.Config{
-		HTTPAddr:                "127.0.0.1:2",
-		GRPCAddr:                "127.0.0.1:9090",
-		ServiceKeys:             "flag-key-bbbbbbbbbbbbbbbb",
-		TicketTTL:               20 * time.Second,
-		AllowedOrigins:          []string{"https://flag.example.test"},
-		IPBinding:               issuer.BindPrefix,
-		JWTLeeway:               30 * time.Second,
-		JWTUserClaim:            "sub",
-		JWTSessionClaim:         "sid",
-		CookiePath:              "/",
-		ShutdownGrace:           10 * time.Second,
-		LegacyTicketWindow:      15 * time.Minute,
-		LogFormat:               "json",
-		MintLimitPerUser:        ratelimit.Limit{N: 60, Per: time.Minute},
-		MintLimitPerIP:          ratelimit.Limit{N: 600, Per: time.Minute},
-		RedeemFailureLimitPerIP: ratelimit.Limit{N: 30, Per: time.Minute},
+		HTTPAddr:                 "127.0.0.1:2",
+		GRPCAddr:                 "127.0.0.1:9090",
+		ServiceKeys:              "flag-key-bbbbbbbbbbbbbbbb",
+		TicketTTL:                20 * time.Second,
+		AllowedOrigins:           []string{"https://flag.example.test"},
+		IPBinding:                issuer.BindPrefix,
+		JWTLeeway:                30 * time.Second,
+		JWTUserClaim:             "sub",
+		JWTSessionClaim:          "sid",
+		CookiePath:               "/",
+		ShutdownGrace:            10 * time.Second,
+		LegacyTicketWindow:       15 * time.Minute,
+		LogFormat:                "json",
+		MintLimitPerUser:         ratelimit.Limit{N: 60, Per: time.Minute},
+		MintLimitPerIP:           ratelimit.Limit{N: 600, Per: time.Minute},
+		RedeemFailureLimitPerIP:  ratelimit.Limit{N: 30, Per: time.Minute},
+		LoginRevocationRetention: 24 * time.Hour,
 	}
 	if !sameConfig(cfg, want) {
 		t.Errorf("\n got %+v\nwant %+v", cfg, want)

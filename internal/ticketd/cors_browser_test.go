@@ -222,7 +222,7 @@ func runCORSBrowser(t *testing.T, b browsertest.Browser) {
 	// The allowed origin: preflight answered, mint readable.
 	seen := corsReport(t, col, b, "allowed", originA)
 	t.Logf("%s: allowed: %+v", b.Name, seen)
-	if !seen.Resolved || seen.Status != http.StatusCreated || !seen.HasTicket || seen.TicketLength != ticket.SignedLen {
+	if !seen.Resolved || seen.Status != http.StatusCreated || !seen.HasTicket || seen.TicketLength != ticket.RoutedLen {
 		t.Errorf("%s: the allowed page's mint: %+v, want a resolved fetch, 201 and a %d-character ticket", b.Name, seen, ticket.SignedLen)
 	}
 	ex := rec.from(originA)

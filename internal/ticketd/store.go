@@ -34,7 +34,7 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (issuer.Store
 		if cfg.RedisWaitReplicas > 0 {
 			return nil, nil, nil, errors.New("TICKETD_REDIS_WAIT_REPLICAS needs TICKETD_REDIS_URL: the embedded store has no replicas")
 		}
-		s := memstore.New(nil)
+		s := memstore.New(&memstore.Options{LoginRevocationRetention: cfg.LoginRevocationRetention})
 		return s, newLimits(cfg, func(l ratelimit.Limit) ratelimit.Limiter { return ratelimit.NewMemory(l, nil) }), s.Close, nil
 	}
 	// Every URL form gets bounded waits (ContextTimeoutEnabled, dial 2s,
@@ -70,7 +70,7 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (issuer.Store
 		log.Warn("redis not answering yet; not ready until it does", "error", err)
 	}
 	limits := newLimits(cfg, func(l ratelimit.Limit) ratelimit.Limiter { return ratelimit.NewRedis(client, l) })
-	store := redisstore.New(client, &redisstore.Options{WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: wait})
+	store := redisstore.New(client, &redisstore.Options{WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: wait, LoginRevocationRetention: cfg.LoginRevocationRetention})
 	return store, limits, client.Close, nil
 }
 

@@ -3,10 +3,13 @@ package memstore
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/wsticket/wsticket/internal/ticket"
+	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/verifier"
 )
 
@@ -24,16 +27,26 @@ type Options struct {
 	// SweepInterval is how often expired records are removed.
 	// Default: 1s.
 	SweepInterval time.Duration
+	// LoginRevocationRetention is how long a revocation of logins
+	// (RevokeLogins) refuses mints of logins issued before it: as long as
+	// such a login can still be valid. Default: 24h.
+	LoginRevocationRetention time.Duration
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
 }
 
+// DefaultLoginRevocationRetention is Options.LoginRevocationRetention's
+// default.
+const DefaultLoginRevocationRetention = 24 * time.Hour
+
 const shardCount = 64
 
 type entry struct {
-	rec    []byte
-	userID string
-	exp    time.Time
+	rec     []byte
+	userID  string
+	session string
+	epoch   uint64
+	exp     time.Time
 }
 
 type shard struct {
@@ -70,7 +83,11 @@ func New(opts *Options) *Store {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.LoginRevocationRetention <= 0 {
+		o.LoginRevocationRetention = DefaultLoginRevocationRetention
+	}
 	s := &Store{max: int64(o.MaxTickets), now: o.Now, stop: make(chan struct{}), done: make(chan struct{})}
+	s.revocations.loginRetention = o.LoginRevocationRetention
 	for i := range s.shards {
 		s.shards[i].m = make(map[[32]byte]entry)
 	}
@@ -87,66 +104,88 @@ func (s *Store) check(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Put stores rec under hash until expiresAt.
-func (s *Store) Put(ctx context.Context, hash [32]byte, userID string, rec []byte, expiresAt time.Time) error {
+// Bucket implements issuer.Store: the embedded store needs no routing.
+func (s *Store) Bucket(uint16) uint32 { return 0 }
+
+// Put implements issuer.Store: it refuses a revoked login and a user over
+// e.Limit, then stores the record with the user's epoch appended.
+func (s *Store) Put(ctx context.Context, e *issuer.Entry) error {
 	if err := s.check(ctx); err != nil {
+		return err
+	}
+	epoch, err := s.revocations.admit(ctx, e, s.now())
+	if err != nil {
 		return err
 	}
 	if s.count.Add(1) > s.max {
 		s.count.Add(-1)
 		return ErrFull
 	}
+	hash := e.Ref.Hash
 	sh := s.shard(hash)
 	sh.mu.Lock()
 	if _, dup := sh.m[hash]; dup {
 		s.count.Add(-1) // replaced, not added
 	}
-	sh.m[hash] = entry{rec: rec, userID: userID, exp: expiresAt}
+	sh.m[hash] = entry{rec: ticket.AppendEpoch(slices.Clip(e.Record), epoch), userID: e.UserID, session: e.SessionID, epoch: epoch, exp: e.ExpiresAt}
 	sh.mu.Unlock()
 	return nil
 }
 
-// Take removes and returns the record under hash; (nil, nil) when there is
-// none or it has expired. Exactly one of any number of concurrent calls for
-// one hash gets the record.
-func (s *Store) Take(ctx context.Context, hash [32]byte) ([]byte, error) {
+// Take removes and returns the record ref names; (nil, nil) when there is
+// none, it has expired or a revocation voided it. Exactly one of any
+// number of concurrent calls for one ticket gets the record.
+func (s *Store) Take(ctx context.Context, ref verifier.Ref) ([]byte, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	sh := s.shard(hash)
+	sh := s.shard(ref.Hash)
 	sh.mu.Lock()
-	e, ok := sh.m[hash]
+	e, ok := sh.m[ref.Hash]
 	if ok {
-		delete(sh.m, hash)
+		delete(sh.m, ref.Hash)
 	}
 	sh.mu.Unlock()
 	if !ok {
 		return nil, nil
 	}
 	s.count.Add(-1)
-	if !s.now().Before(e.exp) {
+	if !s.now().Before(e.exp) || s.revocations.voided(e.userID, e.session, e.epoch) {
 		return nil, nil
 	}
 	return e.rec, nil
 }
 
-// RevokeUser deletes every record of userID, remembers the revocation for
-// verifier.RevocationRetention and reports it to watchers (see Watch). It
-// reports how many records were still unexpired: like Redis, it does not count a record whose lifetime
-// has ended but that no sweep has removed yet. It scans every shard, so its
+// RevokeUser raises userID's epoch, deletes every record of userID,
+// remembers the revocation for verifier.RevocationRetention and reports it
+// to watchers (see Watch). It reports how many records were still
+// unexpired: like Redis, it does not count a record whose lifetime has
+// ended but that no sweep has removed yet. It scans every shard, so its
 // cost grows with the number of outstanding tickets (about 10 ms per
 // million); revocation is rare and this keeps Put and Take to one lock.
-func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
+func (s *Store) RevokeUser(ctx context.Context, userID string, _ []uint16) (int, error) {
+	return s.revoke(ctx, userID, "", false)
+}
+
+// RevokeLogins implements issuer.Store: RevokeUser for the user's (or
+// with sessionID set, the session's) tickets, and from then on Put refuses
+// logins issued at or before now, for Options.LoginRevocationRetention.
+func (s *Store) RevokeLogins(ctx context.Context, userID, sessionID string, _ []uint16) (int, error) {
+	return s.revoke(ctx, userID, sessionID, true)
+}
+
+func (s *Store) revoke(ctx context.Context, userID, session string, logins bool) (int, error) {
 	if err := s.check(ctx); err != nil {
 		return 0, err
 	}
 	now := s.now()
+	r := s.revocations.raise(userID, session, logins, now)
 	n, live := 0, 0
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for h, e := range sh.m {
-			if e.userID == userID {
+			if e.userID == userID && (session == "" || e.session == session) && e.epoch < r.Epoch {
 				delete(sh.m, h)
 				n++
 				if now.Before(e.exp) {
@@ -157,7 +196,7 @@ func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
 		sh.mu.Unlock()
 	}
 	s.count.Add(int64(-n))
-	s.revocations.revoked(verifier.Revocation{User: userID, At: now})
+	s.revocations.out.Publish(r)
 	return live, nil
 }
 
@@ -219,10 +258,4 @@ func (s *Store) Close() error {
 	}
 	s.count.Store(0)
 	return nil
-}
-
-// RevokeLogins is not implemented yet: the storage change implements it.
-// It fails closed, so nothing is reported revoked that was not.
-func (s *Store) RevokeLogins(ctx context.Context, userID, sessionID string) (int, error) {
-	return 0, errors.New("RevokeLogins: not implemented (contract branch)")
 }

@@ -62,16 +62,22 @@ func TestConformance(t *testing.T) {
 		New: func(t *testing.T) issuer.Store {
 			return newStore(t, clk, memstore.Options{})
 		},
-		Advance: func(_ *testing.T, d time.Duration) { clk.Advance(d) },
-		Now:     clk.Now,
+		Advance:       func(_ *testing.T, d time.Duration) { clk.Advance(d) },
+		Now:           clk.Now,
+		CountsRevoked: true,
 	})
 }
 
-func hashOf(i int) [32]byte {
+func hashOf(i int) verifier.Ref {
 	var h [32]byte
 	copy(h[:], fmt.Sprintf("hash-%d", i))
 	h[31] = byte(i) // spread over shards
-	return h
+	return verifier.Ref{Hash: h}
+}
+
+// putRec stores rec under ref for user until exp.
+func putRec(ctx context.Context, s *memstore.Store, ref verifier.Ref, user string, rec []byte, exp time.Time) error {
+	return s.Put(ctx, &issuer.Entry{Ref: ref, UserID: user, Record: rec, ExpiresAt: exp})
 }
 
 func TestMaxTickets(t *testing.T) {
@@ -80,11 +86,11 @@ func TestMaxTickets(t *testing.T) {
 	ctx := t.Context()
 	exp := clk.Now().Add(time.Minute)
 	for i := range 3 {
-		if err := s.Put(ctx, hashOf(i), "alice", []byte("r"), exp); err != nil {
+		if err := putRec(ctx, s, hashOf(i), "alice", []byte("r"), exp); err != nil {
 			t.Fatalf("Put %d: %v", i, err)
 		}
 	}
-	if err := s.Put(ctx, hashOf(3), "alice", []byte("r"), exp); !errors.Is(err, memstore.ErrFull) {
+	if err := putRec(ctx, s, hashOf(3), "alice", []byte("r"), exp); !errors.Is(err, memstore.ErrFull) {
 		t.Fatalf("Put beyond MaxTickets = %v, want ErrFull", err)
 	}
 	if got := s.Len(); got != 3 {
@@ -98,10 +104,10 @@ func TestMaxTickets(t *testing.T) {
 	if b, err := s.Take(ctx, hashOf(0)); err != nil || b == nil {
 		t.Fatalf("Take = %q, %v", b, err)
 	}
-	if err := s.Put(ctx, hashOf(3), "alice", []byte("r"), clk.Now().Add(time.Second)); err != nil {
+	if err := putRec(ctx, s, hashOf(3), "alice", []byte("r"), clk.Now().Add(time.Second)); err != nil {
 		t.Fatalf("Put after Take: %v", err)
 	}
-	if err := s.Put(ctx, hashOf(4), "alice", []byte("r"), exp); !errors.Is(err, memstore.ErrFull) {
+	if err := putRec(ctx, s, hashOf(4), "alice", []byte("r"), exp); !errors.Is(err, memstore.ErrFull) {
 		t.Fatalf("Put when full again = %v, want ErrFull", err)
 	}
 
@@ -110,12 +116,12 @@ func TestMaxTickets(t *testing.T) {
 	if n := s.Sweep(); n != 1 {
 		t.Fatalf("Sweep = %d, want 1", n)
 	}
-	if err := s.Put(ctx, hashOf(4), "alice", []byte("r"), exp); err != nil {
+	if err := putRec(ctx, s, hashOf(4), "alice", []byte("r"), exp); err != nil {
 		t.Fatalf("Put after Sweep: %v", err)
 	}
 
 	// RevokeUser frees every slot of the user.
-	if n, err := s.RevokeUser(ctx, "alice"); err != nil || n != 3 {
+	if n, err := s.RevokeUser(ctx, "alice", nil); err != nil || n != 3 {
 		t.Fatalf("RevokeUser = %d, %v; want 3", n, err)
 	}
 	if got := s.Len(); got != 0 {
@@ -140,7 +146,7 @@ func TestMaxTicketsConcurrent(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			for i := range each {
-				err := s.Put(t.Context(), hashOf(w*each+i), "u", []byte("r"), clk.Now().Add(time.Minute))
+				err := putRec(t.Context(), s, hashOf(w*each+i), "u", []byte("r"), clk.Now().Add(time.Minute))
 				switch {
 				case err == nil:
 					ok.Add(1)
@@ -165,12 +171,12 @@ func TestSweep(t *testing.T) {
 	s := newStore(t, clk, memstore.Options{SweepInterval: time.Hour})
 	ctx := t.Context()
 	for i := range 5 {
-		if err := s.Put(ctx, hashOf(i), "alice", []byte("short"), clk.Now().Add(time.Second)); err != nil {
+		if err := putRec(ctx, s, hashOf(i), "alice", []byte("short"), clk.Now().Add(time.Second)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for i := 5; i < 7; i++ {
-		if err := s.Put(ctx, hashOf(i), "bob", []byte("long"), clk.Now().Add(time.Minute)); err != nil {
+		if err := putRec(ctx, s, hashOf(i), "bob", []byte("long"), clk.Now().Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -199,7 +205,7 @@ func TestSweep(t *testing.T) {
 func TestTakeExpired(t *testing.T) {
 	clk := newClock()
 	s := newStore(t, clk, memstore.Options{SweepInterval: time.Hour})
-	if err := s.Put(t.Context(), hashOf(1), "alice", []byte("r"), clk.Now().Add(time.Second)); err != nil {
+	if err := putRec(t.Context(), s, hashOf(1), "alice", []byte("r"), clk.Now().Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(time.Second)
@@ -216,7 +222,7 @@ func TestBackgroundSweep(t *testing.T) {
 	clk := newClock()
 	s := newStore(t, clk, memstore.Options{SweepInterval: 5 * time.Millisecond})
 	for i := range 10 {
-		if err := s.Put(t.Context(), hashOf(i), "alice", []byte("r"), clk.Now().Add(time.Second)); err != nil {
+		if err := putRec(t.Context(), s, hashOf(i), "alice", []byte("r"), clk.Now().Add(time.Second)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -234,7 +240,7 @@ func TestClose(t *testing.T) {
 	clk := newClock()
 	s := memstore.New(&memstore.Options{Now: clk.Now, SweepInterval: time.Millisecond})
 	ctx := t.Context()
-	if err := s.Put(ctx, hashOf(1), "alice", []byte("r"), clk.Now().Add(time.Minute)); err != nil {
+	if err := putRec(ctx, s, hashOf(1), "alice", []byte("r"), clk.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -252,10 +258,10 @@ func TestClose(t *testing.T) {
 	if b, err := s.Take(ctx, hashOf(1)); b != nil || !errors.Is(err, memstore.ErrClosed) {
 		t.Errorf("Take after Close = %q, %v; want nil, ErrClosed", b, err)
 	}
-	if err := s.Put(ctx, hashOf(2), "alice", []byte("r"), clk.Now().Add(time.Minute)); !errors.Is(err, memstore.ErrClosed) {
+	if err := putRec(ctx, s, hashOf(2), "alice", []byte("r"), clk.Now().Add(time.Minute)); !errors.Is(err, memstore.ErrClosed) {
 		t.Errorf("Put after Close = %v, want ErrClosed", err)
 	}
-	if _, err := s.RevokeUser(ctx, "alice"); !errors.Is(err, memstore.ErrClosed) {
+	if _, err := s.RevokeUser(ctx, "alice", nil); !errors.Is(err, memstore.ErrClosed) {
 		t.Errorf("RevokeUser after Close = %v, want ErrClosed", err)
 	}
 	if err := s.Ping(ctx); !errors.Is(err, memstore.ErrClosed) {

@@ -6,47 +6,177 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/internal/revhub"
+	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/verifier"
 )
 
-// revocations is the embedded store's revocation feed: the latest
-// revocation of each user (for RevocationRetention) and the live watches.
+// revocations is the embedded store's revocation state: each revoked
+// user's epochs and login revocations, the per-user mint limiters, and the
+// live watches.
 type revocations struct {
-	mu   sync.Mutex
-	last map[string]time.Time
-	out  revhub.Fanout
+	loginRetention time.Duration
+
+	mu    sync.RWMutex
+	users map[string]*userState
+
+	limMu    sync.Mutex
+	limiters map[issuer.MintLimit]*ratelimit.Memory
+
+	out revhub.Fanout
 }
 
-// revoked records r and hands it to every watcher.
-func (rv *revocations) revoked(r verifier.Revocation) {
-	rv.mu.Lock()
-	if rv.last == nil {
-		rv.last = make(map[string]time.Time)
-	}
-	if r.At.After(rv.last[r.User]) {
-		rv.last[r.User] = r.At
-	}
-	rv.mu.Unlock()
-	rv.out.Publish(r)
+// userState is one user's revocations. epoch is raised by every revocation
+// of the user or one of their sessions; a ticket records it at mint and is
+// void when below revoked (the latest revocation of the user) or below its
+// session's.
+type userState struct {
+	epoch    uint64
+	revoked  uint64
+	at       time.Time // latest revocation of the whole user, for LastRevoked
+	loginsAt time.Time // latest revocation of all the user's logins
+	sessions map[string]*sessionState
+	touched  time.Time
 }
 
-// forget drops revocations older than the retention.
-func (rv *revocations) forget(now time.Time) {
+type sessionState struct {
+	revoked  uint64
+	loginsAt time.Time
+}
+
+// nextEpoch is a revocation's epoch after old: above it, and at least
+// the current time in Unix milliseconds, so that epochs keep growing after
+// a forgotten state (a restart, the retention) as long as the clock does
+// not step back by more than that. The order between a revocation and a
+// mint never depends on the clock: only the counter decides it.
+func nextEpoch(old uint64, now time.Time) uint64 {
+	return max(old+1, uint64(max(now.UnixMilli(), 0)))
+}
+
+// admit checks e against the user's state and limit, and returns the
+// user's epoch to record.
+func (rv *revocations) admit(ctx context.Context, e *issuer.Entry, now time.Time) (uint64, error) {
+	rv.mu.RLock()
+	u := rv.users[e.UserID]
+	var epoch uint64
+	revoked := false
+	if u != nil {
+		epoch = u.epoch
+		revoked = loginRevoked(u.loginsAt, e.LoginIssuedAt, now, rv.loginRetention)
+		if sess := u.sessions[e.SessionID]; !revoked && e.SessionID != "" && sess != nil {
+			revoked = loginRevoked(sess.loginsAt, e.LoginIssuedAt, now, rv.loginRetention)
+		}
+	}
+	rv.mu.RUnlock()
+	if revoked {
+		return 0, issuer.ErrLoginRevoked
+	}
+	if !e.Limit.IsZero() {
+		res, err := rv.limiter(e.Limit).Allow(ctx, e.UserID)
+		if err != nil {
+			return 0, err
+		}
+		if !res.Allowed {
+			return 0, &verifier.LimitedError{RetryAfter: res.RetryAfter}
+		}
+	}
+	return epoch, nil
+}
+
+// loginRevoked reports whether a login issued at iat (zero: unknown, so
+// before anything) falls under a login revocation at revokedAt that is
+// still retained at now.
+func loginRevoked(revokedAt, iat, now time.Time, retention time.Duration) bool {
+	return !revokedAt.IsZero() && now.Sub(revokedAt) <= retention && !iat.After(revokedAt)
+}
+
+func (rv *revocations) limiter(l issuer.MintLimit) *ratelimit.Memory {
+	rv.limMu.Lock()
+	defer rv.limMu.Unlock()
+	m := rv.limiters[l]
+	if m == nil {
+		if rv.limiters == nil {
+			rv.limiters = make(map[issuer.MintLimit]*ratelimit.Memory)
+		}
+		m = ratelimit.NewMemory(ratelimit.Limit{N: l.N, Per: l.Per}, nil)
+		rv.limiters[l] = m
+	}
+	return m
+}
+
+// voided reports whether a record of user and session at epoch has been
+// revoked.
+func (rv *revocations) voided(user, session string, epoch uint64) bool {
+	rv.mu.RLock()
+	defer rv.mu.RUnlock()
+	u := rv.users[user]
+	if u == nil {
+		return false
+	}
+	if epoch < u.revoked {
+		return true
+	}
+	sess := u.sessions[session]
+	return session != "" && sess != nil && epoch < sess.revoked
+}
+
+// raise records a revocation of user (or of one session) at now and
+// returns it as announced.
+func (rv *revocations) raise(user, session string, logins bool, now time.Time) verifier.Revocation {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
-	for u, at := range rv.last {
-		if now.Sub(at) > verifier.RevocationRetention {
-			delete(rv.last, u)
+	if rv.users == nil {
+		rv.users = make(map[string]*userState)
+	}
+	u := rv.users[user]
+	if u == nil {
+		u = &userState{}
+		rv.users[user] = u
+	}
+	u.epoch = nextEpoch(u.epoch, now)
+	u.touched = now
+	if session == "" {
+		u.revoked, u.at = u.epoch, now
+		if logins {
+			u.loginsAt = now
+		}
+	} else {
+		if u.sessions == nil {
+			u.sessions = make(map[string]*sessionState)
+		}
+		sess := u.sessions[session]
+		if sess == nil {
+			sess = &sessionState{}
+			u.sessions[session] = sess
+		}
+		sess.revoked = u.epoch
+		if logins {
+			sess.loginsAt = now
+		}
+	}
+	return verifier.Revocation{User: user, At: now, Session: session, Epoch: u.epoch, Logins: logins}
+}
+
+// forget drops users whose latest revocation is older than both
+// retentions. A user revoked again later starts from nextEpoch, which
+// stays above the forgotten epochs.
+func (rv *revocations) forget(now time.Time) {
+	keep := max(verifier.RevocationRetention, rv.loginRetention)
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	for name, u := range rv.users {
+		if now.Sub(u.touched) > keep {
+			delete(rv.users, name)
 		}
 	}
 }
 
 // Watch implements verifier.RevocationFeed: it reports every revocation
-// RevokeUser makes from the moment h.Subscribed is called. A handler more
-// than revhub.BufferPerWatcher revocations behind has its watch ended with
-// an error (it resubscribes and catches up); Close ends every watch with
-// ErrClosed.
+// RevokeUser and RevokeLogins make from the moment h.Subscribed is called.
+// A handler more than revhub.BufferPerWatcher revocations behind has its
+// watch ended with an error (it resubscribes and catches up); Close ends
+// every watch with ErrClosed.
 func (s *Store) Watch(ctx context.Context, h verifier.RevocationHandler) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -63,7 +193,8 @@ func (s *Store) Watch(ctx context.Context, h verifier.RevocationHandler) error {
 	return err
 }
 
-// LastRevoked implements verifier.RevocationFeed.
+// LastRevoked implements verifier.RevocationFeed: the latest revocation of
+// each whole user (not of one session) within RevocationRetention.
 func (s *Store) LastRevoked(ctx context.Context, users []string) (map[string]time.Time, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
@@ -74,11 +205,11 @@ func (s *Store) LastRevoked(ctx context.Context, users []string) (map[string]tim
 	now := s.now()
 	out := make(map[string]time.Time)
 	rv := &s.revocations
-	rv.mu.Lock()
-	defer rv.mu.Unlock()
-	for _, u := range users {
-		if at, ok := rv.last[u]; ok && now.Sub(at) <= verifier.RevocationRetention {
-			out[u] = at
+	rv.mu.RLock()
+	defer rv.mu.RUnlock()
+	for _, name := range users {
+		if u := rv.users[name]; u != nil && !u.at.IsZero() && now.Sub(u.at) <= verifier.RevocationRetention {
+			out[name] = u.at
 		}
 	}
 	return out, nil

@@ -62,8 +62,10 @@ func (f *Store) Watch(ctx context.Context, h verifier.RevocationHandler) error {
 	}
 }
 
-// LastRevoked implements verifier.RevocationFeed with one pipeline of GETs (one per
-// user, so Cluster routes each to its slot).
+// LastRevoked implements verifier.RevocationFeed with one pipeline of
+// GETs of <prefix>r:<user> (one per user, so Cluster routes each to its
+// slot), which RevokeUser sets before it announces. It reports revocations
+// of whole users, not of one session.
 func (f *Store) LastRevoked(ctx context.Context, users []string) (map[string]time.Time, error) {
 	if len(users) > verifier.MaxRevocationQuery {
 		return nil, fmt.Errorf("redisstore: LastRevoked for %d users, more than %d", len(users), verifier.MaxRevocationQuery)
@@ -96,9 +98,9 @@ func (f *Store) LastRevoked(ctx context.Context, users []string) (map[string]tim
 }
 
 func decodeRevocation(payload string) (verifier.Revocation, bool) {
-	user, ms, ok := ticket.DecodeRevocation(payload)
+	m, ok := ticket.DecodeRevocation(payload)
 	if !ok {
 		return verifier.Revocation{}, false
 	}
-	return verifier.Revocation{User: user, At: time.UnixMilli(ms)}, true
+	return verifier.Revocation{User: m.User, At: time.UnixMilli(m.At), Session: m.Session, Epoch: m.Epoch, Logins: m.Logins}, true
 }

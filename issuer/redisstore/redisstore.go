@@ -2,8 +2,9 @@ package redisstore
 
 import (
 	"context"
-	"errors"
-	"strconv"
+	"crypto/rand"
+	"encoding/binary"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -12,16 +13,16 @@ import (
 	"github.com/wsticket/wsticket/verifier"
 )
 
-// indexTTL keeps a user's index alive as long as any ticket it lists can
-// be: the longest lifetime a ticket may have, plus a margin.
-const indexTTL = 5*time.Minute + 10*time.Second
-
 // Options configures New. The zero value is ready to use.
 type Options struct {
 	// KeyPrefix namespaces every key, and must be the same in ticketd and
 	// in every verifier that redeems from the same Redis. Default:
 	// "wsticket:".
 	KeyPrefix string
+	// LoginRevocationRetention is how long a revocation of logins refuses
+	// mints of logins issued before it: as long as such a login can still
+	// be valid. Default: 24h.
+	LoginRevocationRetention time.Duration
 	// WaitReplicas, when above 0, makes every burn wait until that many
 	// replicas have acknowledged it (Redis WAIT, sent with the GETDEL on
 	// the same connection). A burn that fewer replicas acknowledged within
@@ -47,10 +48,13 @@ type Options struct {
 type Store struct {
 	client       redis.UniversalClient
 	prefix       string
+	loginKeep    time.Duration
 	waitReplicas int
 	waitTimeout  time.Duration
 	ping         time.Duration // a silent subscription is pinged after this
 	now          func() time.Time
+	buckets      *buckets
+	loaded       *sync.Map // node address -> the redeem script is loaded there (WAIT)
 }
 
 var _ verifier.Store = (*Store)(nil)
@@ -77,9 +81,17 @@ func New(client redis.UniversalClient, opts *Options) *Store {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.LoginRevocationRetention <= 0 {
+		o.LoginRevocationRetention = 24 * time.Hour
+	}
+	var seed [4]byte
+	rand.Read(seed[:]) // never returns an error
 	return &Store{
 		client:       client,
 		prefix:       o.KeyPrefix,
+		loginKeep:    o.LoginRevocationRetention,
+		buckets:      &buckets{base: binary.BigEndian.Uint32(seed[:])},
+		loaded:       &sync.Map{},
 		waitReplicas: o.WaitReplicas,
 		waitTimeout:  o.WaitTimeout,
 		ping:         15 * time.Second,
@@ -87,76 +99,5 @@ func New(client redis.UniversalClient, opts *Options) *Store {
 	}
 }
 
-// Put stores rec until expiresAt and indexes it under userID, in one
-// pipelined round trip. If any command fails the ticket is reported as not
-// minted; a record left behind is unreachable, since nobody holds its ticket.
-func (s *Store) Put(ctx context.Context, hash [32]byte, userID string, rec []byte, expiresAt time.Time) error {
-	h := ticket.Hash(hash)
-	now := s.now()
-	ttl := expiresAt.Sub(now)
-	if ttl < time.Millisecond {
-		ttl = time.Millisecond
-	}
-	ukey := ticket.UserKey(s.prefix, userID)
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, ticket.Key(s.prefix, h), rec, ttl)
-		p.ZAdd(ctx, ukey, redis.Z{Score: float64(expiresAt.UnixMilli()), Member: h.String()})
-		p.ZRemRangeByScore(ctx, ukey, "-inf", "("+strconv.FormatInt(now.UnixMilli(), 10))
-		p.PExpire(ctx, ukey, indexTTL)
-		return nil
-	})
-	return err
-}
-
-// RevokeUser deletes every ticket of userID indexed before the call,
-// remembers the revocation for RevocationRetention and announces it to the
-// subscribers of the revocation channel. It reads the index, then, in one
-// pipeline, deletes each listed ticket and its index entry (one DEL per
-// key, so Cluster routes each to its own slot) and sets <prefix>r:<user>;
-// then it publishes. The mark is set before the announcement, so a
-// subscriber that misses the announcement while (re)subscribing finds the
-// mark when it catches up. An entry added by a concurrent mint stays in the
-// index for the next revocation.
-func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
-	at := s.now().UnixMilli()
-	ukey := ticket.UserKey(s.prefix, userID)
-	members, err := s.client.ZRange(ctx, ukey, 0, -1).Result()
-	if err != nil {
-		return 0, err
-	}
-	dels := make([]*redis.IntCmd, len(members))
-	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, m := range members {
-			dels[i] = p.Del(ctx, ticket.KeyOf(s.prefix, m))
-		}
-		if len(members) > 0 {
-			rem := make([]any, len(members))
-			for i, m := range members {
-				rem[i] = m
-			}
-			p.ZRem(ctx, ukey, rem...)
-		}
-		p.Set(ctx, ticket.RevokedKey(s.prefix, userID), at, verifier.RevocationRetention)
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	if err := s.client.Publish(ctx, ticket.RevocationChannel(s.prefix), ticket.EncodeRevocation(userID, at)).Err(); err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, d := range dels {
-		n += int(d.Val())
-	}
-	return n, nil
-}
-
 // Ping reports whether Redis answers.
 func (s *Store) Ping(ctx context.Context) error { return s.client.Ping(ctx).Err() }
-
-// RevokeLogins is not implemented yet: the storage change implements it.
-// It fails closed, so nothing is reported revoked that was not.
-func (s *Store) RevokeLogins(ctx context.Context, userID, sessionID string) (int, error) {
-	return 0, errors.New("RevokeLogins: not implemented (contract branch)")
-}

@@ -3,9 +3,9 @@ package redisstore_test
 import (
 	"context"
 	"errors"
-	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -93,10 +93,10 @@ func TestNoTicketInRedis(t *testing.T) {
 		key := iter.Val()
 		blobs = append(blobs, key)
 		switch typ := c.Type(ctx, key).Val(); typ {
-		case "string":
-			blobs = append(blobs, c.Get(ctx, key).Val())
-		case "zset":
-			blobs = append(blobs, c.ZRange(ctx, key, 0, -1).Val()...)
+		case "hash":
+			for f, v := range c.HGetAll(ctx, key).Val() {
+				blobs = append(blobs, f, v)
+			}
 		default:
 			t.Errorf("unexpected key %q of type %q", key, typ)
 		}
@@ -104,15 +104,16 @@ func TestNoTicketInRedis(t *testing.T) {
 	if err := iter.Err(); err != nil {
 		t.Fatal(err)
 	}
-	// Positive control: the records are there, under their hashes.
-	if want := 2*len(tickets) + 1 + len(tickets); len(blobs) != want {
-		t.Fatalf("found %d keys and values, want %d: %d records with their values, one index with %d members: %q",
-			len(blobs), want, len(tickets), len(tickets), blobs)
+	// Positive control: the records are there, under 128 bits of their
+	// hashes, in one bucket (one user, one tag, one process).
+	if want := 1 + 2*len(tickets); len(blobs) != want {
+		t.Fatalf("found %d keys, fields and values, want %d: one bucket with %d records: %q",
+			len(blobs), want, len(tickets), blobs)
 	}
 	for _, tk := range tickets {
-		key := ticket.Key(ticket.DefaultKeyPrefix, ticket.Sum(tk))
-		if n := c.Exists(ctx, key).Val(); n != 1 {
-			t.Fatalf("no record under %q", key)
+		h := ticket.Sum(tk)
+		if !slices.Contains(blobs, string(h[:16])) {
+			t.Fatalf("no record under %x", h[:16])
 		}
 		secret := strings.TrimPrefix(tk, ticket.Prefix) // the random part alone
 		for _, b := range blobs {
@@ -178,9 +179,25 @@ func delta(before, after map[string]int64) map[string]int64 {
 	return d
 }
 
+// scriptRan reports whether the server ran exactly one EVALSHA and, inside
+// it, only commands from inner: one script, never a GET followed by a DEL
+// from the client.
+func scriptRan(got map[string]int64, inner ...string) bool {
+	if got["evalsha"] != 1 {
+		return false
+	}
+	for k := range got {
+		if k != "evalsha" && !slices.Contains(inner, k) {
+			return false
+		}
+	}
+	return true
+}
+
 // TestRoundTrips pins the cost of the hot paths: a mint is one round trip
-// (a pipeline of SET, ZADD, ZREMRANGEBYSCORE, PEXPIRE) and a redeem is one
-// round trip of exactly one GETDEL: never a GET followed by a DEL.
+// of one script (the user's state read, the record stored, its bucket's
+// expiry raised), and a redeem is one round trip of one script (the record
+// taken, the user's epoch read): never a read followed by a delete.
 func TestRoundTrips(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
@@ -190,12 +207,12 @@ func TestRoundTrips(t *testing.T) {
 	svc := newService(t, redisstore.New(c, nil), nil)
 	ctx := t.Context()
 	// Warm the client up first, so that no connection handshake (HELLO,
-	// CLIENT SETINFO) is counted: once for commands, once for pipelines,
-	// which go-redis initialises on their first use.
-	if err := c.Ping(ctx).Err(); err != nil {
+	// CLIENT SETINFO) and no script load is counted.
+	warm, err := svc.Mint(ctx, mintReq)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error { p.Ping(ctx); return nil }); err != nil {
+	if _, err := redeem(t, svc, warm.Ticket); err != nil {
 		t.Fatal(err)
 	}
 
@@ -208,12 +225,11 @@ func TestRoundTrips(t *testing.T) {
 	cmds, pipes, writes := h.cmds.Load(), h.pipelines.Load(), h.writes.Load()
 	got := delta(before, redistest.CommandStats(t, stats))
 	t.Logf("mint: %d commands, %d pipelines, %d socket writes; server saw %v", cmds, pipes, writes, got)
-	if cmds != 0 || pipes != 1 || writes != 1 {
-		t.Errorf("mint: %d commands, %d pipelines, %d writes; want one pipeline in one write", cmds, pipes, writes)
+	if cmds+pipes != 1 || writes != 1 {
+		t.Errorf("mint: %d commands, %d pipelines, %d writes; want one command in one write", cmds, pipes, writes)
 	}
-	want := map[string]int64{"set": 1, "zadd": 1, "zremrangebyscore": 1, "pexpire": 1}
-	if !maps.Equal(got, want) {
-		t.Errorf("mint ran %v on the server, want %v", got, want)
+	if !scriptRan(got, "hmget", "hset", "pttl", "pexpire") {
+		t.Errorf("mint ran %v on the server, want one evalsha of HMGET, HSET, PTTL and PEXPIRE", got)
 	}
 
 	before = redistest.CommandStats(t, stats)
@@ -228,11 +244,11 @@ func TestRoundTrips(t *testing.T) {
 	if cmds != 1 || pipes != 0 || writes != 1 {
 		t.Errorf("redeem: %d commands, %d pipelines, %d writes; want one command in one write", cmds, pipes, writes)
 	}
-	if want := map[string]int64{"getdel": 1}; !maps.Equal(got, want) {
-		t.Errorf("redeem ran %v on the server, want %v (no GET, no DEL)", got, want)
+	if !scriptRan(got, "hget", "hdel", "hmget") || got["hget"] != 1 || got["hdel"] != 1 {
+		t.Errorf("redeem ran %v on the server, want one evalsha of HGET, HDEL and HMGET", got)
 	}
 
-	// A replay is one GETDEL as well, and a malformed ticket costs nothing.
+	// A replay is one script as well, and a malformed ticket costs nothing.
 	before = redistest.CommandStats(t, stats)
 	h.reset()
 	if _, err := redeem(t, svc, m.Ticket); !errors.Is(err, verifier.ErrUnknown) {
@@ -241,8 +257,8 @@ func TestRoundTrips(t *testing.T) {
 	if _, err := redeem(t, svc, "wst_nope"); !errors.Is(err, verifier.ErrMalformed) {
 		t.Fatalf("malformed: %v, want ErrMalformed", err)
 	}
-	if got := delta(before, redistest.CommandStats(t, stats)); !maps.Equal(got, map[string]int64{"getdel": 1}) || h.writes.Load() != 1 {
-		t.Errorf("replay and malformed redeem ran %v in %d writes, want one getdel in one write", got, h.writes.Load())
+	if got := delta(before, redistest.CommandStats(t, stats)); !scriptRan(got, "hget") || h.writes.Load() != 1 {
+		t.Errorf("replay and malformed redeem ran %v in %d writes, want one evalsha (one HGET) in one write", got, h.writes.Load())
 	}
 }
 
@@ -309,37 +325,41 @@ func TestFailClosed(t *testing.T) {
 	}
 }
 
-// TestIndex checks the per-user index: each Put trims entries whose
-// tickets have expired and refreshes the index's TTL, so an index never
-// outgrows its user's live tickets.
-func TestIndex(t *testing.T) {
+// TestBuckets checks the hashes tickets live in: small enough for the
+// listpack encoding, expiring with their latest ticket.
+func TestBuckets(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
-	s := redisstore.New(c, nil)
+	svc := newService(t, redisstore.New(c, nil), &issuer.Options{TTL: time.Minute})
 	ctx := t.Context()
-	ukey := ticket.UserKey(ticket.DefaultKeyPrefix, "alice")
-	now := time.Now()
-	for i := range 3 {
-		if err := s.Put(ctx, [32]byte{byte(i)}, "alice", []byte("r"), now.Add(100*time.Millisecond)); err != nil {
+	const n = 250 // one user, one tag: three buckets of at most 100
+	req := mintReq
+	req.Claims = nil // a record of at most 64 bytes
+	for range n {
+		if _, err := svc.Mint(ctx, req); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := c.ZCard(ctx, ukey).Val(); n != 3 {
-		t.Fatalf("index holds %d entries, want 3", n)
+	keys := c.Keys(ctx, "*").Val()
+	if len(keys) < 3 {
+		t.Fatalf("%d tickets of one user in %d hashes %q, want at least 3 of at most 100", n, len(keys), keys)
 	}
-	time.Sleep(150 * time.Millisecond)
-	if err := s.Put(ctx, [32]byte{9}, "alice", []byte("r"), time.Now().Add(time.Minute)); err != nil {
-		t.Fatal(err)
+	total := int64(0)
+	for _, k := range keys {
+		size := c.HLen(ctx, k).Val()
+		total += size
+		if size > 100 {
+			t.Errorf("hash %q holds %d tickets, more than 100", k, size)
+		}
+		if enc := c.ObjectEncoding(ctx, k).Val(); enc != "listpack" {
+			t.Errorf("hash %q is encoded as %s, want listpack", k, enc)
+		}
+		if ttl := c.PTTL(ctx, k).Val(); ttl <= 50*time.Second || ttl > time.Minute+2*time.Second {
+			t.Errorf("hash %q expires in %v, want about the ticket TTL (1m)", k, ttl)
+		}
 	}
-	if n := c.ZCard(ctx, ukey).Val(); n != 1 {
-		t.Fatalf("index holds %d entries after a Put past the others' expiry, want 1", n)
-	}
-	if ttl := c.PTTL(ctx, ukey).Val(); ttl <= issuer.MaxTTL || ttl > issuer.MaxTTL+time.Minute {
-		t.Fatalf("index TTL = %v, want a little over MaxTTL (%v)", ttl, issuer.MaxTTL)
-	}
-	key := ticket.Key(ticket.DefaultKeyPrefix, ticket.Hash([32]byte{9}))
-	if ttl := c.PTTL(ctx, key).Val(); ttl <= 50*time.Second || ttl > time.Minute {
-		t.Fatalf("record TTL = %v, want about 1m", ttl)
+	if total != n {
+		t.Fatalf("hashes hold %d tickets, want %d", total, n)
 	}
 }
 
@@ -364,8 +384,8 @@ func TestKeyPrefix(t *testing.T) {
 			t.Errorf("key %q lacks the prefix", k)
 		}
 	}
-	if len(keys) != 3 {
-		t.Errorf("keys %q: want two records and one index", keys)
+	if len(keys) != 1 {
+		t.Errorf("keys %q: want the bucket holding both records", keys)
 	}
 	other := verifier.New(redisstore.New(c, nil), nil) // default prefix
 	same := verifier.New(redisstore.New(c, &redisstore.Options{KeyPrefix: "app1:"}), nil)
@@ -388,5 +408,61 @@ func TestKeyPrefix(t *testing.T) {
 				t.Fatalf("Redeem = %+v, %v; want %v", res, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRollingUpgrade: tickets the previous version minted (plain keys
+// <prefix>t:<hash>, listed in the user's sorted set) keep redeeming with
+// one GETDEL while the legacy window lasts, are refused in process after
+// it, and a revocation still deletes them.
+func TestRollingUpgrade(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	ctx := t.Context()
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	keys, err := verifier.NewTicketKeys(verifier.TicketKey{ID: 1, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := redisstore.New(c, nil)
+	// What the previous version wrote for a signed and an unsigned ticket.
+	putOld := func(tk string) {
+		rec := ticket.Record{UserID: "alice", Binding: ticket.BindingOff, Audience: "chat", IssuedAt: time.Now(), ExpiresAt: time.Now().Add(time.Minute)}
+		h := ticket.Sum(tk)
+		if err := c.Set(ctx, ticket.Key(ticket.DefaultKeyPrefix, h), rec.Marshal(nil), time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ZAdd(ctx, ticket.UserKey(ticket.DefaultKeyPrefix, "alice"), redis.Z{Score: float64(rec.ExpiresAt.UnixMilli()), Member: h.String()}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signed := func() string { return ticket.NewSigned(1, ticket.NewMACKey(secret)) }
+	now := time.Now()
+	within := verifier.New(store, &verifier.Options{Keys: keys, AcceptLegacyUntil: now.Add(time.Minute)})
+	after := verifier.New(store, &verifier.Options{Keys: keys, AcceptLegacyUntil: now.Add(-time.Second)})
+	req := verifier.Request{Audience: "chat"}
+
+	for name, tk := range map[string]string{"signed": signed(), "unsigned": ticket.New()} {
+		putOld(tk)
+		req.Ticket = tk
+		if _, err := after.Redeem(ctx, req); !errors.Is(err, verifier.ErrMalformed) {
+			t.Errorf("%s old ticket after the window: %v, want ErrMalformed", name, err)
+		}
+		if res, err := within.Redeem(ctx, req); err != nil || res.UserID != "alice" {
+			t.Errorf("%s old ticket within the window: %+v, %v", name, res, err)
+		}
+		if _, err := within.Redeem(ctx, req); !errors.Is(err, verifier.ErrUnknown) {
+			t.Errorf("%s old ticket replayed: %v, want ErrUnknown", name, err)
+		}
+	}
+	old := signed()
+	putOld(old)
+	n, err := store.RevokeUser(ctx, "alice", keys.Tags("alice"))
+	if err != nil || n != 1 {
+		t.Fatalf("RevokeUser = %d, %v; want the 1 old ticket deleted", n, err)
+	}
+	req.Ticket = old
+	if _, err := within.Redeem(ctx, req); !errors.Is(err, verifier.ErrUnknown) {
+		t.Errorf("old ticket after a revocation: %v, want ErrUnknown", err)
 	}
 }

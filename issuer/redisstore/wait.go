@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/wsticket/wsticket/internal/ticket"
+	"github.com/wsticket/wsticket/verifier"
 )
 
 // ErrNotReplicated: a burn was acknowledged by fewer replicas than
@@ -32,37 +35,80 @@ const maxRedirects = 3
 // GETDEL and WAIT must share one connection: they go in one pipeline (not
 // MULTI, inside which WAIT does not block) on the client for the key's
 // primary.
-func (s *Store) takeReplicated(ctx context.Context, key string) ([]byte, error) {
+func (s *Store) takeReplicated(ctx context.Context, ref verifier.Ref) ([]byte, error) {
 	switch c := s.client.(type) {
 	case *redis.Client:
-		return s.getDelWait(ctx, c, key, false)
+		return s.burnWait(ctx, c, ref, false)
 	case *redis.ClusterClient:
-		return s.takeReplicatedCluster(ctx, c, key)
+		return s.takeReplicatedCluster(ctx, c, ref)
 	}
 	return nil, fmt.Errorf("redisstore: WaitReplicas needs a *redis.Client or *redis.ClusterClient, not %T", s.client)
 }
 
-// getDelWait sends GETDEL key and WAIT in one pipeline on c, after ASKING
+// burnWait sends the burn of ref (the redeem script, or GETDEL for a
+// ticket of a previous format) and WAIT in one pipeline on c, after ASKING
 // when asking. A miss burned nothing, so its WAIT reply does not matter.
-func (s *Store) getDelWait(ctx context.Context, c *redis.Client, key string, asking bool) ([]byte, error) {
+// A script the server does not know yet (NOSCRIPT: EVALSHA ran nothing) is
+// sent again in full.
+//
+// Before the first routed burn on a node, the script is loaded there
+// (SCRIPT LOAD, one round trip once per node and store), so that a burn's
+// WAIT is sent once.
+func (s *Store) burnWait(ctx context.Context, c *redis.Client, ref verifier.Ref, asking bool) ([]byte, error) {
+	addr := c.Options().Addr
+	if _, loaded := s.loaded.Load(addr); ref.Routed && !loaded {
+		if err := redeemScript.Load(ctx, c).Err(); err != nil {
+			return nil, err
+		}
+		s.loaded.Store(addr, true)
+	}
+	b, err := s.burnWaitOnce(ctx, c, ref, asking, false)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		s.loaded.Delete(addr) // a restarted or failed-over server
+		b, err = s.burnWaitOnce(ctx, c, ref, asking, true)
+	}
+	return b, err
+}
+
+func (s *Store) burnWaitOnce(ctx context.Context, c *redis.Client, ref verifier.Ref, asking, full bool) ([]byte, error) {
 	var (
-		getdel *redis.StringCmd
-		wait   *redis.IntCmd
+		burn *redis.Cmd
+		old  *redis.StringCmd
+		wait *redis.IntCmd
 	)
 	// The pipeline's own error is also on the commands, read below.
 	_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if asking {
 			p.Process(ctx, redis.NewStatusCmd(ctx, "asking"))
 		}
-		getdel = p.GetDel(ctx, key)
+		keys := []string{bucketKey(s.prefix, ref.Tag, ref.Bucket)}
+		switch {
+		case !ref.Routed:
+			old = p.GetDel(ctx, ticket.Key(s.prefix, ref.Hash))
+		case full:
+			burn = redeemScript.Eval(ctx, p, keys, ref.Hash[:fieldLen], stateKeyPrefix(s.prefix, ref.Tag))
+		default:
+			burn = redeemScript.EvalSha(ctx, p, keys, ref.Hash[:fieldLen], stateKeyPrefix(s.prefix, ref.Tag))
+		}
 		// Pipeliner has no Wait; a pipeline reads with the client's
 		// ReadTimeout anyway, which WaitTimeout must stay below.
 		wait = redis.NewIntCmd(ctx, "wait", s.waitReplicas, max(s.waitTimeout.Milliseconds(), 1))
 		p.Process(ctx, wait)
 		return nil
 	})
-	b, err := getdel.Bytes()
-	if errors.Is(err, redis.Nil) {
+	var (
+		b   []byte
+		err error
+	)
+	if old != nil {
+		b, err = old.Bytes()
+	} else {
+		var v any
+		if v, err = burn.Result(); err == nil {
+			b, err = recordOf(v)
+		}
+	}
+	if errors.Is(err, redis.Nil) || err == nil && b == nil {
 		return nil, nil
 	}
 	if err != nil {
@@ -82,14 +128,14 @@ func (s *Store) getDelWait(ctx context.Context, c *redis.Client, key string, ask
 // following MOVED (the slot has moved) and ASK (the slot is moving and the
 // key has already left) redirects. go-redis cannot pipeline WAIT through a
 // ClusterClient, whose routing sends WAIT to every shard.
-func (s *Store) takeReplicatedCluster(ctx context.Context, cc *redis.ClusterClient, key string) ([]byte, error) {
-	node, err := cc.MasterForKey(ctx, key)
+func (s *Store) takeReplicatedCluster(ctx context.Context, cc *redis.ClusterClient, ref verifier.Ref) ([]byte, error) {
+	node, err := cc.MasterForKey(ctx, s.burnKey(ref))
 	if err != nil {
 		return nil, err
 	}
 	asking := false
 	for hop := 0; ; hop++ {
-		b, err := s.getDelWait(ctx, node, key, asking)
+		b, err := s.burnWait(ctx, node, ref, asking)
 		addr, moved := redis.IsMovedError(err)
 		if !moved {
 			addr, asking = redis.IsAskError(err)

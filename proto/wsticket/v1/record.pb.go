@@ -102,9 +102,18 @@ type TicketRecord struct {
 	// When that login expires, Unix milliseconds; 0 when unknown.
 	SessionExpiresAtMs int64 `protobuf:"varint,10,opt,name=session_expires_at_ms,json=sessionExpiresAtMs,proto3" json:"session_expires_at_ms,omitempty"`
 	// The user's revocation epoch at mint; 0 when never revoked.
-	Epoch         uint64 `protobuf:"varint,11,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Epoch uint64 `protobuf:"varint,11,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// The ticket's lifetime in milliseconds: when expires_at_ms is 0, the
+	// ticket expires at issued_at_ms + lifetime_ms. Writers use this
+	// shorter form, which keeps records small enough for Redis's compact
+	// hash encoding.
+	LifetimeMs uint64 `protobuf:"varint,12,opt,name=lifetime_ms,json=lifetimeMs,proto3" json:"lifetime_ms,omitempty"`
+	// The login's remaining lifetime at mint in milliseconds: when
+	// session_expires_at_ms is 0 and this is not, the login expires at
+	// issued_at_ms + session_lifetime_ms.
+	SessionLifetimeMs uint64 `protobuf:"varint,13,opt,name=session_lifetime_ms,json=sessionLifetimeMs,proto3" json:"session_lifetime_ms,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *TicketRecord) Reset() {
@@ -214,11 +223,25 @@ func (x *TicketRecord) GetEpoch() uint64 {
 	return 0
 }
 
+func (x *TicketRecord) GetLifetimeMs() uint64 {
+	if x != nil {
+		return x.LifetimeMs
+	}
+	return 0
+}
+
+func (x *TicketRecord) GetSessionLifetimeMs() uint64 {
+	if x != nil {
+		return x.SessionLifetimeMs
+	}
+	return 0
+}
+
 var File_wsticket_v1_record_proto protoreflect.FileDescriptor
 
 const file_wsticket_v1_record_proto_rawDesc = "" +
 	"\n" +
-	"\x18wsticket/v1/record.proto\x12\vwsticket.v1\"\xd7\x03\n" +
+	"\x18wsticket/v1/record.proto\x12\vwsticket.v1\"\xa8\x04\n" +
 	"\fTicketRecord\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1b\n" +
 	"\tclient_ip\x18\x02 \x01(\fR\bclientIp\x125\n" +
@@ -234,7 +257,10 @@ const file_wsticket_v1_record_proto_rawDesc = "" +
 	"session_id\x18\t \x01(\tR\tsessionId\x121\n" +
 	"\x15session_expires_at_ms\x18\n" +
 	" \x01(\x03R\x12sessionExpiresAtMs\x12\x14\n" +
-	"\x05epoch\x18\v \x01(\x04R\x05epoch\x1a9\n" +
+	"\x05epoch\x18\v \x01(\x04R\x05epoch\x12\x1f\n" +
+	"\vlifetime_ms\x18\f \x01(\x04R\n" +
+	"lifetimeMs\x12.\n" +
+	"\x13session_lifetime_ms\x18\r \x01(\x04R\x11sessionLifetimeMs\x1a9\n" +
 	"\vClaimsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*i\n" +

@@ -1,11 +1,3 @@
-//go:build loginrevoke
-
-// These tests need issuer.Store.RevokeLogins, the login-revocation check
-// at mint and revocation epochs, which the storage change implements;
-// until it is merged the stores' RevokeLogins fails closed (Unavailable).
-// Enable with -tags loginrevoke, and drop the build tag once both are on
-// main.
-
 package grpcapi_test
 
 import (
@@ -137,7 +129,7 @@ func TestHostileSessionRevocationKeepsStreamsUp(t *testing.T) {
 	e := newEnv(t)
 	events := e.watch(t)
 	for _, s := range []string{"\xff", "a\x00", strings.Repeat("s", 60_000)} {
-		_, _ = e.store.RevokeLogins(t.Context(), "carol", s) // the store may refuse it too
+		_, _ = e.store.RevokeLogins(t.Context(), "carol", s, nil) // the store may refuse it too
 	}
 	if _, err := e.api.RevokeUserLogins(as(t, serviceKey), &ticketv1.RevokeUserLoginsRequest{UserId: "carol", SessionId: proto.String("ok")}); err != nil {
 		t.Fatal(err)

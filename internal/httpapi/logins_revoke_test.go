@@ -1,10 +1,3 @@
-//go:build loginrevoke
-
-// These tests need issuer.Store.RevokeLogins and the login-revocation
-// check at mint, which the storage change implements; until it is merged
-// the stores' RevokeLogins fails closed (503). Enable with -tags
-// loginrevoke, and drop the build tag once both are on main.
-
 package httpapi_test
 
 import (

@@ -1,0 +1,142 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// The scripts. Each touches the keys of one tag, so one Cluster slot.
+// go-redis runs them with EVALSHA, loading them on a NOSCRIPT.
+
+// mintScript stores one ticket, after the checks that must see the same
+// state: the login is not revoked, and the user's mint limit allows it.
+//
+//	KEYS: bucket, state, limit
+//	ARGV: field, record (without epoch), hash TTL ms, session id or "",
+//	      login issued at (Unix ms, 0 unknown), now (Unix ms), login
+//	      revocation retention ms, limit interval µs (0: no limit),
+//	      limit period µs
+//
+// It returns {0} when stored, {1} for a revoked login, {2, µs} over the
+// limit with the wait. The user's epoch is appended to the record as
+// protobuf field 11 (tag 0x58, a varint), which is where ticket.Record's
+// own encoding puts it.
+var mintScript = redis.NewScript(`
+local st = redis.call('HMGET', KEYS[2], 'e', 'l', 'l:' .. ARGV[4])
+local iat, now, keep = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local function revoked(at)
+  at = tonumber(at)
+  return at ~= nil and now - at <= keep and iat <= at
+end
+if revoked(st[2]) or (ARGV[4] ~= '' and revoked(st[3])) then return {1} end
+local interval = tonumber(ARGV[8])
+if interval > 0 then
+  local tm = redis.call('TIME')
+  local t = tonumber(tm[1]) * 1000000 + tonumber(tm[2])
+  local tat = tonumber(redis.call('GET', KEYS[3])) or t
+  if tat < t then tat = t end
+  local wait = tat + interval - tonumber(ARGV[9]) - t
+  if wait > 0 then return {2, string.format('%d', wait)} end
+  redis.call('SET', KEYS[3], string.format('%d', tat + interval), 'PX', math.ceil((tat + interval - t) / 1000) + 1)
+end
+local rec = ARGV[2]
+local e = tonumber(st[1]) or 0
+if e > 0 then
+  local b = {string.char(88)}
+  while e >= 128 do
+    local r = e % 128
+    b[#b + 1] = string.char(r + 128)
+    e = (e - r) / 128
+  end
+  b[#b + 1] = string.char(e)
+  rec = rec .. table.concat(b)
+end
+redis.call('HSET', KEYS[1], ARGV[1], rec)
+local ttl = tonumber(ARGV[3])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return {0}
+`)
+
+// redeemScript takes one ticket's record out of its bucket and returns it,
+// or nil when there is none or a revocation voided it (burned all the
+// same). It reads the record's user, session and epoch (protobuf fields 1,
+// 9 and 11) to find the user's state in the same slot.
+//
+//	KEYS: bucket
+//	ARGV: field, the tag's state key prefix (the user is appended)
+//
+// The state key is not declared: it is known only once the record is
+// read. It shares the bucket's hash tag, so the same slot, which is all
+// Redis Cluster checks of a script's keys; declaring a key that does not
+// exist would make a redeem during a slot migration fail with TRYAGAIN.
+var redeemScript = redis.NewScript(`
+local rec = redis.call('HGET', KEYS[1], ARGV[1])
+if not rec then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+local i, n = 1, #rec
+local function varint()
+  local v, m = 0, 1
+  while true do
+    local b = string.byte(rec, i)
+    if b == nil then error('wsticket: corrupt record') end
+    i = i + 1
+    v = v + (b % 128) * m
+    if b < 128 then return v end
+    m = m * 128
+  end
+end
+local user, sess, epoch = nil, '', 0
+while i <= n do
+  local key = varint()
+  local num, typ = math.floor(key / 8), key % 8
+  if typ == 0 then
+    local v = varint()
+    if num == 11 then epoch = v end
+  elseif typ == 2 then
+    local l = varint()
+    if num == 1 then user = string.sub(rec, i, i + l - 1)
+    elseif num == 9 then sess = string.sub(rec, i, i + l - 1) end
+    i = i + l
+  elseif typ == 1 then i = i + 8
+  elseif typ == 5 then i = i + 4
+  else error('wsticket: corrupt record') end
+end
+if user == nil then return rec end
+local st = redis.call('HMGET', ARGV[2] .. user, 'u', 's:' .. sess)
+local u = tonumber(st[1]) or 0
+local s = 0
+if sess ~= '' then s = tonumber(st[2]) or 0 end
+if epoch < u or epoch < s then return false end
+return rec
+`)
+
+// revokeScript raises a user's epoch and records a revocation of the user
+// (or of one session, and of its logins), and returns the new epoch.
+//
+//	KEYS: state
+//	ARGV: proposed epoch, now (Unix ms), session id or "", "1" to revoke
+//	      logins, retention ms, "lift" to raise to the proposal without
+//	      the strict increase (the second pass that makes a user's tags
+//	      agree during a key rotation)
+//
+// The epoch becomes max(epoch + 1, proposal): always above the old one,
+// so it orders the revocation after every earlier mint by the counter
+// alone, whatever the clocks.
+var revokeScript = redis.NewScript(`
+local e = tonumber(redis.call('HGET', KEYS[1], 'e')) or 0
+local p = tonumber(ARGV[1])
+if ARGV[6] == 'lift' then
+  if p < e then p = e end
+elseif p <= e then
+  p = e + 1
+end
+local ps = string.format('%d', p)
+redis.call('HSET', KEYS[1], 'e', ps)
+if ARGV[3] == '' then
+  redis.call('HSET', KEYS[1], 'u', ps, 't', ARGV[2])
+  if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'l', ARGV[2]) end
+else
+  redis.call('HSET', KEYS[1], 's:' .. ARGV[3], ps)
+  if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'l:' .. ARGV[3], ARGV[2]) end
+end
+local keep = tonumber(ARGV[5])
+if redis.call('PTTL', KEYS[1]) < keep then redis.call('PEXPIRE', KEYS[1], keep) end
+return ps
+`)
