@@ -100,7 +100,7 @@ func (c *Client) ctx(ctx context.Context) (context.Context, context.CancelFunc) 
 }
 
 // Redeem checks and burns a ticket through ticketd. It implements the
-// interface wsmiddleware.Require takes. A rejection matches
+// interface wsmiddleware.New takes. A rejection matches
 // verifier.ErrRejected (ticketd does not say why: ask its logs). Anything
 // else matches verifier.ErrUnavailable, and some errors say more:
 // verifier.ErrUnreachable when the call got no connection to ticketd

@@ -11,7 +11,9 @@
 //	})
 //	if err != nil { ... }
 //	defer c.Close()
-//	http.Handle("/ws", wsmiddleware.Require(c, &wsmiddleware.Options{Audience: "chat"})(ws))
+//	g, err := wsmiddleware.New(c, &wsmiddleware.Options{Audience: "chat"})
+//	if err != nil { ... }
+//	http.Handle("/ws", g.Require(ws))
 //
 // The same client follows ticketd's revocation stream (Watch,
 // LastRevoked: a verifier.RevocationFeed), so wsmiddleware.NewRevoker(c, nil)

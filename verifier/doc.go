@@ -18,7 +18,7 @@
 //     method.
 //   - New: any Store, such as ticketd's embedded store in the same process.
 //
-// Most servers do not call Redeem themselves: wsmiddleware.Require does it
+// Most servers do not call Redeem themselves: a wsmiddleware.Guard does it
 // during the WebSocket upgrade.
 //
 // # Semantics

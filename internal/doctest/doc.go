@@ -16,7 +16,7 @@
 //   - The program that follows a line <!-- doctest:server ... --> is also
 //     run: it reads WSTICKET_SERVICE_KEY, TICKETD_GRPC_ADDR and ADDR from
 //     its environment and serves a WebSocket at /ws behind
-//     wsmiddleware.Require.
+//     a wsmiddleware.Guard.
 //   - The ```sh block that follows a line <!-- doctest:walkthrough ... -->
 //     is run with bash, after the export lines `ticketd --dev` printed,
 //     with http://127.0.0.1:8080 replaced by that ticketd's address. Each
