@@ -274,7 +274,17 @@ func TestRevokerAttachAfterRevocation(t *testing.T) {
 	if !wsmiddleware.Revoked(ctx) {
 		t.Fatalf("connection issued before the revocation: cause %v, want ErrRevoked", context.Cause(ctx))
 	}
-	ctx2, stop2 := rv.Attach(context.Background(), &verifier.Result{UserID: "alice", IssuedAt: revokedAt.Add(2 * time.Second)})
+	// A ticket minted after the revocation carries the new epoch.
+	f.clock.Advance(2 * time.Second)
+	tk := f.mint(t, issuer.MintRequest{UserID: "alice", ClientIP: loopback, Origin: appOrigin, Audience: "chat"})
+	after, err := f.svc.Redeem(t.Context(), verifier.Request{Ticket: tk, ClientIP: loopback, Origin: appOrigin, Audience: "chat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after.IssuedAt.After(revokedAt) {
+		t.Fatalf("ticket issued at %v, not after the revocation at %v", after.IssuedAt, revokedAt)
+	}
+	ctx2, stop2 := rv.Attach(context.Background(), after)
 	defer stop2()
 	ctx3, stop3 := rv.Attach(context.Background(), &verifier.Result{UserID: "bob", IssuedAt: before})
 	defer stop3()
