@@ -7,7 +7,7 @@
 //
 // Flags also read ECHO_* variables: ECHO_ADDR, ECHO_TICKETD,
 // ECHO_SERVICE_KEY, ECHO_AUDIENCE, ECHO_ORIGINS, ECHO_TRUSTED_PROXIES,
-// ECHO_TICKETD_PLAINTEXT.
+// ECHO_TICKETD_PLAINTEXT, ECHO_CPUPROFILE.
 package main
 
 import (
@@ -29,6 +29,7 @@ import (
 type config struct {
 	addr, ticketd, serviceKey, audience, origins, trustedProxies string
 	plaintext                                                    bool
+	cpuProfile                                                   string
 }
 
 func parseFlags(args []string, getenv func(string) string) (*config, error) {
@@ -48,6 +49,7 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", env("ECHO_TRUSTED_PROXIES", ""), "CIDRs whose X-Forwarded-For is believed [$ECHO_TRUSTED_PROXIES]")
 	fs.BoolVar(&c.plaintext, "ticketd-plaintext", env("ECHO_TICKETD_PLAINTEXT", "") == "true",
 		"talk to ticketd without TLS: only for ticketd on loopback (as with ticketd --dev) [$ECHO_TICKETD_PLAINTEXT]")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", env("ECHO_CPUPROFILE", ""), "write a CPU profile to this file until the server stops (make bench uses it) [$ECHO_CPUPROFILE]")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -69,7 +71,18 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, log); err != nil {
+	stopProfile := func() error { return nil }
+	if cfg.cpuProfile != "" {
+		if stopProfile, err = startCPUProfile(cfg.cpuProfile); err != nil {
+			fmt.Fprintln(os.Stderr, "echo:", err)
+			os.Exit(2)
+		}
+	}
+	err = run(ctx, cfg, log)
+	if perr := stopProfile(); perr != nil {
+		log.Error("cpu profile", "error", perr)
+	}
+	if err != nil {
 		log.Error("echo failed", "error", err)
 		os.Exit(1)
 	}
