@@ -173,10 +173,15 @@ func (a *api) redeem(w http.ResponseWriter, r *http.Request) {
 }
 
 // revoke: POST /v1/users/{user_id}/tickets/revoke by a service granted
-// revoke.
+// revoke. The body is optional and, when sent, must be {}.
 func (a *api) revoke(w http.ResponseWriter, r *http.Request) {
 	if err := a.authorize(r, auth.OpRevoke); err != nil {
 		a.fail(w, r, "revoke", err)
+		return
+	}
+	var req struct{}
+	if e := decode(w, r, &req, true); e != nil {
+		a.fail(w, r, "revoke", e)
 		return
 	}
 	user := r.PathValue("user_id")
