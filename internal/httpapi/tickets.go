@@ -32,7 +32,7 @@ func (a *api) mint(w http.ResponseWriter, r *http.Request) {
 	attrs := []slog.Attr{slog.String("client_ip", ip.String())}
 	login, err := a.login(r)
 	if err != nil {
-		a.fail(w, r, "mint", err, attrs...)
+		a.fail(w, r, "mint", a.refusedCredential(r, ip, err), attrs...)
 		return
 	}
 	user := login.User
@@ -104,7 +104,8 @@ func (a *api) login(r *http.Request) (auth.Login, error) {
 
 // authorize returns nil when the request's service key (the bearer
 // credential) or verified client certificate grants op; otherwise an error
-// wrapping auth.ErrUnauthenticated (401) or auth.ErrForbidden (403), for
+// wrapping auth.ErrUnauthenticated (401), auth.ErrForbidden (403) or, for
+// a client IP out of refused credentials, ratelimit.ErrLimited (429), for
 // a.fail. Call it before reading the body, so a refused caller cannot
 // burn tickets.
 func (a *api) authorize(r *http.Request, op auth.Op) error {
@@ -113,7 +114,11 @@ func (a *api) authorize(r *http.Request, op auth.Op) error {
 	if r.TLS != nil {
 		chains = r.TLS.VerifiedChains
 	}
-	return a.Authorizer.Authorize(cred, chains, op)
+	err := a.Authorizer.Authorize(cred, chains, op)
+	if err != nil {
+		err = a.refusedCredential(r, clientip.FromRequest(r, a.TrustedProxies), err)
+	}
+	return err
 }
 
 type redeemRequest struct {
