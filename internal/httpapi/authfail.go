@@ -19,7 +19,7 @@ import (
 // used up (ratelimit.Limits.AuthFailed). A request without any credential
 // is not counted: it guesses nothing.
 func (a *api) refusedCredential(r *http.Request, ip netip.Addr, err error) error {
-	presented := r.Header.Get("Authorization") != "" || r.TLS != nil && len(r.TLS.VerifiedChains) > 0
+	presented := len(r.Header.Values("Authorization")) > 0 || r.TLS != nil && len(r.TLS.VerifiedChains) > 0
 	if !presented || !errors.Is(err, auth.ErrUnauthenticated) {
 		return err
 	}

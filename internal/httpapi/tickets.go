@@ -95,11 +95,22 @@ func (a *api) ticketCookie(ticket string, maxAge int64) *http.Cookie {
 
 // login verifies the request's login JWT.
 func (a *api) login(r *http.Request) (auth.Login, error) {
-	token, ok := auth.Bearer(r.Header.Get("Authorization"))
+	token, ok := bearer(r)
 	if !ok {
 		return auth.Login{}, auth.ErrUnauthenticated
 	}
 	return a.JWT.Login(token)
+}
+
+// bearer returns the request's bearer credential: "" and false unless it
+// has exactly one well-formed "Authorization: Bearer" header. Two headers
+// are refused, not resolved: a proxy in front could read the other one.
+func bearer(r *http.Request) (string, bool) {
+	vals := r.Header.Values("Authorization")
+	if len(vals) != 1 {
+		return "", false
+	}
+	return auth.Bearer(vals[0])
 }
 
 // authorize returns nil when the request's service key (the bearer
@@ -109,7 +120,7 @@ func (a *api) login(r *http.Request) (auth.Login, error) {
 // a.fail. Call it before reading the body, so a refused caller cannot
 // burn tickets.
 func (a *api) authorize(r *http.Request, op auth.Op) error {
-	cred, _ := auth.Bearer(r.Header.Get("Authorization"))
+	cred, _ := bearer(r)
 	var chains [][]*x509.Certificate
 	if r.TLS != nil {
 		chains = r.TLS.VerifiedChains

@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,7 +137,13 @@ func (s *Store) Take(ctx context.Context, hash [32]byte) ([]byte, error) {
 // has ended but that no sweep has removed yet. It scans every shard, so its
 // cost grows with the number of outstanding tickets (about 10 ms per
 // million); revocation is rare and this keeps Put and Take to one lock.
+// A user ID verifier.CheckUserID refuses is an error wrapping
+// verifier.ErrInvalidInput: no ticket was minted for it, and it is never
+// remembered or announced.
 func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
+	if err := verifier.CheckUserID(userID); err != nil {
+		return 0, fmt.Errorf("memstore: revoke: %w", err) // nothing to delete, and never announced
+	}
 	if err := s.check(ctx); err != nil {
 		return 0, err
 	}

@@ -95,9 +95,11 @@ func (f *Store) LastRevoked(ctx context.Context, users []string) (map[string]tim
 	return out, nil
 }
 
+// decodeRevocation reads an announcement, dropping one whose user ID no
+// boundary accepts (verifier.CheckUserID), whoever published it.
 func decodeRevocation(payload string) (verifier.Revocation, bool) {
 	user, ms, ok := ticket.DecodeRevocation(payload)
-	if !ok {
+	if !ok || verifier.CheckUserID(user) != nil {
 		return verifier.Revocation{}, false
 	}
 	return verifier.Revocation{User: user, At: time.UnixMilli(ms)}, true

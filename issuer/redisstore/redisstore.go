@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -115,8 +116,12 @@ func (s *Store) Put(ctx context.Context, hash [32]byte, userID string, rec []byt
 // then it publishes. The mark is set before the announcement, so a
 // subscriber that misses the announcement while (re)subscribing finds the
 // mark when it catches up. An entry added by a concurrent mint stays in the
-// index for the next revocation.
+// index for the next revocation. A user ID verifier.CheckUserID refuses is
+// an error wrapping verifier.ErrInvalidInput, before any command.
 func (s *Store) RevokeUser(ctx context.Context, userID string) (int, error) {
+	if err := verifier.CheckUserID(userID); err != nil {
+		return 0, fmt.Errorf("redisstore: revoke: %w", err) // never a key, never announced
+	}
 	at := s.now().UnixMilli()
 	ukey := ticket.UserKey(s.prefix, userID)
 	members, err := s.client.ZRange(ctx, ukey, 0, -1).Result()
