@@ -37,8 +37,8 @@ type Options struct {
 	// Authorizer decides which service may issue on a user's behalf, redeem
 	// and revoke, by service key or verified client certificate.
 	Authorizer *auth.Authorizer
-	// Limits are the mint and failed-redemption rate limits. Default: nil,
-	// no limits.
+	// Limits are the mint, failed-redemption and refused-credential rate
+	// limits. Default: nil, no limits.
 	Limits *ratelimit.Limits
 	// Logger receives one audit event per issue, redeem and refusal.
 	// Default: slog.Default().

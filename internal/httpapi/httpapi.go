@@ -40,8 +40,8 @@ type Options struct {
 	// would drop a Secure cookie set over plain HTTP anywhere else.
 	// Default: false.
 	InsecureCookie bool
-	// Limits are the mint and failed-redemption rate limits. Default: nil,
-	// no limits.
+	// Limits are the mint, failed-redemption and refused-credential rate
+	// limits. Default: nil, no limits.
 	Limits *ratelimit.Limits
 	// Logger receives one audit event per mint, redeem and refusal.
 	// Default: slog.Default().
