@@ -20,6 +20,7 @@ type strictTarget struct {
 	List       []strictInner     `json:"list"`
 	Any        any               `json:"any"`
 	Ignored    string            `json:"-"`
+	//lint:ignore U1000 here to show that an unexported field takes no key
 	unexported string
 }
 
