@@ -12,14 +12,14 @@ import (
 // strictTarget has every shape a request body may take: strings, a bool,
 // a claims map, a nested struct, a list of structs and an untyped value.
 type strictTarget struct {
-	Audience   string            `json:"audience"`
-	Cookie     bool              `json:"cookie"`
-	SessionID  string            `json:"session_id"`
-	Claims     map[string]string `json:"claims"`
-	Inner      *strictInner      `json:"inner"`
-	List       []strictInner     `json:"list"`
-	Any        any               `json:"any"`
-	Ignored    string            `json:"-"`
+	Audience  string            `json:"audience"`
+	Cookie    bool              `json:"cookie"`
+	SessionID string            `json:"session_id"`
+	Claims    map[string]string `json:"claims"`
+	Inner     *strictInner      `json:"inner"`
+	List      []strictInner     `json:"list"`
+	Any       any               `json:"any"`
+	Ignored   string            `json:"-"`
 	//lint:ignore U1000 here to show that an unexported field takes no key
 	unexported string
 }
