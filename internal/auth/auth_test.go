@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,12 +154,48 @@ func TestJWT(t *testing.T) {
 		}
 	}
 
+	// raw signs header and payload JSON as written, with HS256 and secret.
+	raw := func(header, payload string) func(t *testing.T) string {
+		return func(t *testing.T) string {
+			t.Helper()
+			enc := jwt.NewWithClaims(jwt.SigningMethodHS256, good())
+			signing := enc.EncodeSegment([]byte(header)) + "." + enc.EncodeSegment([]byte(payload))
+			sig, err := jwt.SigningMethodHS256.Sign(signing, secret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return signing + "." + enc.EncodeSegment(sig)
+		}
+	}
+	exp := strconv.FormatInt(now.Add(10*time.Minute).Unix(), 10)
+
 	for _, tc := range []struct {
 		name  string
 		token func(t *testing.T) string
 		want  string // "" means refused
 	}{
 		{"valid", valid, "alice"},
+		// RFC 7519 §4 lets a parser keep the last of duplicate claims, and
+		// golang-jwt does: the issuer signed those bytes as they are.
+		{"sub twice: the last one, as signed", raw(`{"alg":"HS256","typ":"JWT"}`, `{"sub":"mallory","sub":"alice","exp":`+exp+`}`), "alice"},
+		{"kid with a path is not used for HS256", withHeader(map[string]any{"kid": "../../../etc/passwd"}), "alice"},
+		{"SUB is not sub", raw(`{"alg":"HS256","typ":"JWT"}`, `{"SUB":"alice","exp":`+exp+`}`), ""},
+		{"Exp is not exp", raw(`{"alg":"HS256","typ":"JWT"}`, `{"sub":"alice","Exp":`+exp+`}`), ""},
+		{"ALG in upper case", raw(`{"ALG":"HS256","typ":"JWT"}`, `{"sub":"alice","exp":`+exp+`}`), ""},
+		{"alg HS256 with a trailing space", raw(`{"alg":"HS256 ","typ":"JWT"}`, `{"sub":"alice","exp":`+exp+`}`), ""},
+		{"alg twice, none last", raw(`{"alg":"HS256","alg":"none"}`, `{"sub":"alice","exp":`+exp+`}`), ""},
+		{"payload not an object", raw(`{"alg":"HS256","typ":"JWT"}`, `["alice"]`), ""},
+		{"payload with trailing data", raw(`{"alg":"HS256","typ":"JWT"}`, `{"sub":"alice","exp":`+exp+`}x`), ""},
+		{"jku naming another key set", func(t *testing.T) string {
+			tok := jwt.NewWithClaims(jwt.SigningMethodHS256, good())
+			tok.Header["jku"] = "https://evil.example/jwks.json"
+			s, err := tok.SignedString([]byte("another-secret-0123456789abcdef!"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, ""},
+		{"JWE compact (five segments)", func(t *testing.T) string { return valid(t) + ".e30.e30" }, ""},
 		{"expired within leeway", hs256(with(func(c *jwt.RegisteredClaims) { c.ExpiresAt = at(-10 * time.Second) })), "alice"},
 		{"iat in the future within leeway", hs256(with(func(c *jwt.RegisteredClaims) { c.IssuedAt = at(10 * time.Second) })), "alice"},
 		{"no iat", hs256(with(func(c *jwt.RegisteredClaims) { c.IssuedAt = nil })), "alice"},

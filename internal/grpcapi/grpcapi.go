@@ -37,8 +37,8 @@ type Options struct {
 	// Authorizer decides which service may issue on a user's behalf, redeem
 	// and revoke, by service key or verified client certificate.
 	Authorizer *auth.Authorizer
-	// Limits are the mint and failed-redemption rate limits. Default: nil,
-	// no limits.
+	// Limits are the mint, failed-redemption and refused-credential rate
+	// limits. Default: nil, no limits.
 	Limits *ratelimit.Limits
 	// Logger receives one audit event per issue, redeem and refusal.
 	// Default: slog.Default().
@@ -103,7 +103,9 @@ func callCredentials(ctx context.Context) (string, [][]*x509.Certificate) {
 // authenticate tells a service from a user. A service key in the bearer
 // credential makes a service; so does an allowlisted client certificate
 // when no bearer credential is sent. Any other bearer credential must be a
-// login JWT: a user calling for itself, whatever certificate it holds.
+// login JWT: a user calling for itself, whatever certificate it holds. A
+// refused credential counts against the peer's address
+// (refusedCredential).
 func (s *Server) authenticate(ctx context.Context) (caller, error) {
 	cred, chains := callCredentials(ctx)
 	svc, err := s.opts.Authorizer.Authenticate(cred, chains)
@@ -111,11 +113,11 @@ func (s *Server) authenticate(ctx context.Context) (caller, error) {
 		return caller{service: svc}, nil
 	}
 	if cred == "" {
-		return caller{}, err
+		return caller{}, s.refusedCredential(ctx, err)
 	}
 	login, err := s.opts.JWT.Login(cred)
 	if err != nil {
-		return caller{}, err
+		return caller{}, s.refusedCredential(ctx, err)
 	}
 	return caller{login: login}, nil
 }
@@ -124,7 +126,9 @@ func (s *Server) authenticate(ctx context.Context) (caller, error) {
 // certificate grants op. Otherwise its error maps, through s.fail, to
 // Unauthenticated for unknown credentials, and to PermissionDenied for a
 // known caller without the grant: a service granted other operations, or
-// a user with a valid login JWT. Service RPCs call it first.
+// a user with a valid login JWT; and to ResourceExhausted for a peer
+// address out of refused credentials (refusedCredential). Service RPCs
+// call it first.
 func (s *Server) authorize(ctx context.Context, op auth.Op) error {
 	cred, chains := callCredentials(ctx)
 	err := s.opts.Authorizer.Authorize(cred, chains, op)
@@ -132,6 +136,9 @@ func (s *Server) authorize(ctx context.Context, op auth.Op) error {
 		if _, jerr := s.opts.JWT.Login(cred); jerr == nil {
 			return fmt.Errorf("%w: a login JWT is granted no service operation, not %s", auth.ErrForbidden, op)
 		}
+	}
+	if err != nil {
+		err = s.refusedCredential(ctx, err)
 	}
 	return err
 }

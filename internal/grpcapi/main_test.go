@@ -73,6 +73,12 @@ func newEnv(t *testing.T) *env {
 // newLimitedEnv is newEnv with rate limits.
 func newLimitedEnv(t *testing.T, limits *ratelimit.Limits) *env {
 	t.Helper()
+	return newEnvWith(t, func(o *grpcapi.Options) { o.Limits = limits })
+}
+
+// newEnvWith is newEnv with the server's options edited by edit.
+func newEnvWith(t *testing.T, edit func(*grpcapi.Options)) *env {
+	t.Helper()
 	c := &clock{}
 	store := memstore.New(nil)
 	t.Cleanup(func() { store.Close() })
@@ -91,9 +97,9 @@ func newLimitedEnv(t *testing.T, limits *ratelimit.Limits) *env {
 	authz := auth.NewAuthorizer(keys, nil)
 	logs := &testlog.Buffer{}
 	srv := grpc.NewServer()
-	ticketv1.RegisterTicketServiceServer(srv, grpcapi.New(grpcapi.Options{
-		Service: svc, JWT: jv, Authorizer: authz, Logger: slog.New(slog.NewJSONHandler(logs, nil)), Limits: limits,
-	}))
+	opts := grpcapi.Options{Service: svc, JWT: jv, Authorizer: authz, Logger: slog.New(slog.NewJSONHandler(logs, nil))}
+	edit(&opts)
+	ticketv1.RegisterTicketServiceServer(srv, grpcapi.New(opts))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,13 @@ func hostileBodies(field string) []hostileBody {
 	return []hostileBody{
 		{"unknown field", `{` + field + `,"extra":1}`, 400, "bad_request"},
 		{"unknown field, other case", `{` + field + `,"Ticket_":1}`, 400, "bad_request"},
+		{"duplicate key", `{` + field + `,"audience":"chat","audience":"echo"}`, 400, "bad_request"},
+		{"the whole body twice in one object", `{` + field + `,` + field + `}`, 400, "bad_request"},
+		{"a field in another case", `{` + field + `,"Audience":"echo"}`, 400, "bad_request"},
+		{"a field in upper case", `{` + field + `,"AUDIENCE":"echo"}`, 400, "bad_request"},
+		{"a field with the Kelvin sign", `{` + field + `,"coo\u212aie":true}`, 400, "bad_request"},
+		{"a lone surrogate", `{` + field + `,"audience":"\ud800"}`, 400, "bad_request"},
+		{"null", `null`, 400, "bad_request"},
 		{"trailing garbage", `{` + field + `} x`, 400, "bad_request"},
 		{"trailing comma", `{` + field + `},`, 400, "bad_request"},
 		{"two JSON objects", `{` + field + `}{` + field + `}`, 400, "bad_request"},

@@ -40,8 +40,8 @@ type Options struct {
 	// would drop a Secure cookie set over plain HTTP anywhere else.
 	// Default: false.
 	InsecureCookie bool
-	// Limits are the mint and failed-redemption rate limits. Default: nil,
-	// no limits.
+	// Limits are the mint, failed-redemption and refused-credential rate
+	// limits. Default: nil, no limits.
 	Limits *ratelimit.Limits
 	// Logger receives one audit event per mint, redeem and refusal.
 	// Default: slog.Default().
@@ -85,10 +85,13 @@ func New(opts Options) http.Handler {
 
 // canonical answers a non-canonical path ("//", "/./", "..", a trailing
 // slash) with the JSON 404 instead of ServeMux's HTML redirect, which a
-// client following it would turn from a POST into a GET.
+// client following it would turn from a POST into a GET. Like ServeMux it
+// looks at the path as sent, still escaped, so a user ID such as "a/b",
+// "https://idp.example/u/1" or ".." (sent as a%2Fb, https:%2F%2Fidp...,
+// %2E%2E) reaches revoke intact.
 func canonical(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; p == "" || p != "/" && path.Clean(p) != p {
+		if p := r.URL.EscapedPath(); p == "" || p != "/" && path.Clean(p) != p {
 			apierror.Write(w, apierror.NotFound)
 			return
 		}

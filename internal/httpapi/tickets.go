@@ -32,7 +32,7 @@ func (a *api) mint(w http.ResponseWriter, r *http.Request) {
 	attrs := []slog.Attr{slog.String("client_ip", ip.String())}
 	login, err := a.login(r)
 	if err != nil {
-		a.fail(w, r, "mint", err, attrs...)
+		a.fail(w, r, "mint", a.refusedCredential(r, ip, err), attrs...)
 		return
 	}
 	user := login.User
@@ -96,25 +96,41 @@ func (a *api) ticketCookie(ticket string, maxAge int64) *http.Cookie {
 
 // login verifies the request's login JWT.
 func (a *api) login(r *http.Request) (auth.Login, error) {
-	token, ok := auth.Bearer(r.Header.Get("Authorization"))
+	token, ok := bearer(r)
 	if !ok {
 		return auth.Login{}, auth.ErrUnauthenticated
 	}
 	return a.JWT.Login(token)
 }
 
+// bearer returns the request's bearer credential: "" and false unless it
+// has exactly one well-formed "Authorization: Bearer" header. Two headers
+// are refused, not resolved: a proxy in front could read the other one.
+func bearer(r *http.Request) (string, bool) {
+	vals := r.Header.Values("Authorization")
+	if len(vals) != 1 {
+		return "", false
+	}
+	return auth.Bearer(vals[0])
+}
+
 // authorize returns nil when the request's service key (the bearer
 // credential) or verified client certificate grants op; otherwise an error
-// wrapping auth.ErrUnauthenticated (401) or auth.ErrForbidden (403), for
+// wrapping auth.ErrUnauthenticated (401), auth.ErrForbidden (403) or, for
+// a client IP out of refused credentials, ratelimit.ErrLimited (429), for
 // a.fail. Call it before reading the body, so a refused caller cannot
 // burn tickets.
 func (a *api) authorize(r *http.Request, op auth.Op) error {
-	cred, _ := auth.Bearer(r.Header.Get("Authorization"))
+	cred, _ := bearer(r)
 	var chains [][]*x509.Certificate
 	if r.TLS != nil {
 		chains = r.TLS.VerifiedChains
 	}
-	return a.Authorizer.Authorize(cred, chains, op)
+	err := a.Authorizer.Authorize(cred, chains, op)
+	if err != nil {
+		err = a.refusedCredential(r, clientip.FromRequest(r, a.TrustedProxies), err)
+	}
+	return err
 }
 
 type redeemRequest struct {
@@ -181,10 +197,15 @@ func (a *api) redeem(w http.ResponseWriter, r *http.Request) {
 }
 
 // revoke: POST /v1/users/{user_id}/tickets/revoke by a service granted
-// revoke.
+// revoke. The body is optional and, when sent, must be {}.
 func (a *api) revoke(w http.ResponseWriter, r *http.Request) {
 	if err := a.authorize(r, auth.OpRevoke); err != nil {
 		a.fail(w, r, "revoke", err)
+		return
+	}
+	var req struct{}
+	if e := decode(w, r, &req, true); e != nil {
+		a.fail(w, r, "revoke", e)
 		return
 	}
 	user := r.PathValue("user_id")

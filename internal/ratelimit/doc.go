@@ -1,12 +1,13 @@
 // Package ratelimit holds ticketd's rate limits: mints per user and per
-// client IP, and failed redemptions per client IP.
+// client IP, failed redemptions per client IP, and refused credentials per
+// client IP.
 //
 // A Limit is "N events per duration", parsed from configuration by
 // ParseLimit ("20/1m"). A Limiter enforces one Limit per key; there are two:
 // NewRedis, which keeps the state in Redis (GCRA, by
 // github.com/go-redis/redis_rate) so every ticketd replica shares it, and
 // NewMemory, which keeps it in process for the embedded store. Limits ties
-// the three limits to the keys ticketd uses and turns a refusal into an
+// the limits to the keys ticketd uses and turns a refusal into an
 // error that carries the retry delay:
 //
 //	limits := &ratelimit.Limits{MintPerUser: ratelimit.NewMemory(perUser, nil)}

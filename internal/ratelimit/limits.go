@@ -15,6 +15,9 @@ type Limits struct {
 	// RedeemFailuresPerIP counts failed redemptions per client IP (key
 	// "redeem-fail:ip:"+IPKey(ip), or "redeem-fail:ip:none" without an IP).
 	RedeemFailuresPerIP Limiter
+	// AuthFailuresPerIP counts refused credentials per client IP (key
+	// "auth-fail:ip:"+IPKey(ip), or "auth-fail:ip:none"); see AuthFailed.
+	AuthFailuresPerIP Limiter
 }
 
 // Mint consumes one mint for user and one for ip. An empty user or an

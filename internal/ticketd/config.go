@@ -64,6 +64,7 @@ type Config struct {
 	MintLimitPerUser        ratelimit.Limit
 	MintLimitPerIP          ratelimit.Limit
 	RedeemFailureLimitPerIP ratelimit.Limit
+	AuthFailureLimitPerIP   ratelimit.Limit
 	LogFormat               string // "json" or "text"
 	Dev                     bool
 	// InsecureTrustWideProxies lets TrustedProxies cover more than
@@ -194,6 +195,7 @@ func (c *Config) settings() []setting {
 		{flag: "mint-limit-per-user", env: "TICKETD_MINT_LIMIT_PER_USER", def: "60/1m", usage: "mints allowed per user, N/duration (such as 20/1m, a Go duration up to 24h); over it, 429 with Retry-After; off (or an empty flag value) turns it off", set: limit(&c.MintLimitPerUser)},
 		{flag: "mint-limit-per-ip", env: "TICKETD_MINT_LIMIT_PER_IP", def: "600/1m", usage: "mints allowed per client IP, N/duration; off (or an empty flag value) turns it off", set: limit(&c.MintLimitPerIP)},
 		{flag: "redeem-failure-limit-per-ip", env: "TICKETD_REDEEM_FAILURE_LIMIT_PER_IP", def: "30/1m", usage: "failed redemptions allowed per client IP (the redeem request's client_ip), N/duration; over it, redemptions for that IP are refused without touching ticket storage; off (or an empty flag value) turns it off", set: limit(&c.RedeemFailureLimitPerIP)},
+		{flag: "auth-failure-limit-per-ip", env: "TICKETD_AUTH_FAILURE_LIMIT_PER_IP", def: "60/1m", usage: "refused credentials (unknown service keys, login JWTs that do not verify, unknown client certificates) allowed per client IP, N/duration; over it, that IP's refused credentials get 429 with Retry-After instead of 401, while credentials that verify are served as always; off (or an empty flag value) turns it off", set: limit(&c.AuthFailureLimitPerIP)},
 		{flag: "shutdown-grace", env: "TICKETD_SHUTDOWN_GRACE", def: "10s", usage: "how long in-flight requests may finish after SIGTERM; 0s: none, connections are cut at once", set: durationIn(&c.ShutdownGrace, 0, 10*time.Minute)},
 		{flag: "shutdown-delay", env: "TICKETD_SHUTDOWN_DELAY", def: "0s", usage: "after SIGTERM, how long ticketd keeps serving while /readyz and gRPC health already report not ready, so load balancers stop sending first (such as 5s on Kubernetes); 0s to 1m", set: durationIn(&c.ShutdownDelay, 0, time.Minute)},
 		{flag: "log-format", env: "TICKETD_LOG_FORMAT", usage: "json or text; default json, text in --dev", set: func(s string) error {

@@ -65,10 +65,11 @@ func TestParseConfigDefaults(t *testing.T) {
 		LogFormat:          "json",
 
 		LoginRevocationRetention: 24 * time.Hour,
-		// Defaults: 60/1m, 600/1m, 30/1m.
+		// Defaults: 60/1m, 600/1m, 30/1m, 60/1m.
 		MintLimitPerUser:        ratelimit.Limit{N: 60, Per: time.Minute},
 		MintLimitPerIP:          ratelimit.Limit{N: 600, Per: time.Minute},
 		RedeemFailureLimitPerIP: ratelimit.Limit{N: 30, Per: time.Minute},
+		AuthFailureLimitPerIP:   ratelimit.Limit{N: 60, Per: time.Minute},
 	}
 	if !sameConfig(cfg, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", cfg, want)
@@ -160,6 +161,9 @@ var settings = []setting{
 	{"redeem-failure-limit-per-ip", "TICKETD_REDEEM_FAILURE_LIMIT_PER_IP", "5/1h", func(c *ticketd.Config) bool {
 		return c.RedeemFailureLimitPerIP == ratelimit.Limit{N: 5, Per: time.Hour}
 	}},
+	{"auth-failure-limit-per-ip", "TICKETD_AUTH_FAILURE_LIMIT_PER_IP", "10/30s", func(c *ticketd.Config) bool {
+		return c.AuthFailureLimitPerIP == ratelimit.Limit{N: 10, Per: 30 * time.Second}
+	}},
 }
 
 // An environment variable and its flag give the same Config.
@@ -225,7 +229,7 @@ func TestParseConfigHelp(t *testing.T) {
 		"TICKETD_HTTP_ADDR", "TICKETD_GRPC_ADDR", "TICKETD_REDIS_URL", "TICKETD_JWT_HS256_SECRET",
 		"TICKETD_SERVICE_KEYS", "TICKETD_TICKET_TTL", "TICKETD_ALLOWED_ORIGINS", "TICKETD_TRUSTED_PROXIES",
 		"TICKETD_IP_BINDING", "TICKETD_COOKIE_PATH", "TICKETD_JWT_PUBLIC_KEY_FILES", "TICKETD_JWT_JWKS_URL", "TICKETD_JWT_ISSUER", "TICKETD_JWT_AUDIENCE", "TICKETD_JWT_LEEWAY", "TICKETD_JWT_USER_CLAIM", "TICKETD_SHUTDOWN_GRACE", "TICKETD_LOG_FORMAT", "TICKETD_DEV",
-		"TICKETD_MINT_LIMIT_PER_USER", "TICKETD_MINT_LIMIT_PER_IP", "TICKETD_REDEEM_FAILURE_LIMIT_PER_IP",
+		"TICKETD_MINT_LIMIT_PER_USER", "TICKETD_MINT_LIMIT_PER_IP", "TICKETD_REDEEM_FAILURE_LIMIT_PER_IP", "TICKETD_AUTH_FAILURE_LIMIT_PER_IP",
 	} {
 		if !strings.Contains(help, "$"+name) {
 			t.Errorf("--help does not mention $%s", name)
@@ -281,6 +285,7 @@ func TestParseConfigFlagOverridesEnv(t *testing.T) {
 		MintLimitPerIP:           ratelimit.Limit{N: 600, Per: time.Minute},
 		RedeemFailureLimitPerIP:  ratelimit.Limit{N: 30, Per: time.Minute},
 		LoginRevocationRetention: 24 * time.Hour,
+		AuthFailureLimitPerIP:    ratelimit.Limit{N: 60, Per: time.Minute},
 	}
 	if !sameConfig(cfg, want) {
 		t.Errorf("\n got %+v\nwant %+v", cfg, want)
@@ -330,6 +335,8 @@ func TestParseConfigInvalid(t *testing.T) {
 		{"mint-limit-per-user", "TICKETD_MINT_LIMIT_PER_USER", "0/1m"},
 		{"mint-limit-per-ip", "TICKETD_MINT_LIMIT_PER_IP", "10/48h"},
 		{"redeem-failure-limit-per-ip", "TICKETD_REDEEM_FAILURE_LIMIT_PER_IP", "5/soon"},
+		{"auth-failure-limit-per-ip", "TICKETD_AUTH_FAILURE_LIMIT_PER_IP", "0/1m"},
+		{"auth-failure-limit-per-ip", "TICKETD_AUTH_FAILURE_LIMIT_PER_IP", "60"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"="+tt.value, func(t *testing.T) {
@@ -358,15 +365,15 @@ func TestParseConfigInvalid(t *testing.T) {
 // An empty flag value turns a rate limit off (an empty variable is unset).
 func TestParseConfigRateLimitOff(t *testing.T) {
 	t.Parallel()
-	cfg := parse(t, []string{"--mint-limit-per-user=", "--mint-limit-per-ip=", "--redeem-failure-limit-per-ip="},
+	cfg := parse(t, []string{"--mint-limit-per-user=", "--mint-limit-per-ip=", "--redeem-failure-limit-per-ip=", "--auth-failure-limit-per-ip="},
 		map[string]string{"TICKETD_MINT_LIMIT_PER_USER": "5/1s"})
-	if !cfg.MintLimitPerUser.IsZero() || !cfg.MintLimitPerIP.IsZero() || !cfg.RedeemFailureLimitPerIP.IsZero() {
-		t.Fatalf("limits %v %v %v, want all off", cfg.MintLimitPerUser, cfg.MintLimitPerIP, cfg.RedeemFailureLimitPerIP)
+	if !cfg.MintLimitPerUser.IsZero() || !cfg.MintLimitPerIP.IsZero() || !cfg.RedeemFailureLimitPerIP.IsZero() || !cfg.AuthFailureLimitPerIP.IsZero() {
+		t.Fatalf("limits %v %v %v %v, want all off", cfg.MintLimitPerUser, cfg.MintLimitPerIP, cfg.RedeemFailureLimitPerIP, cfg.AuthFailureLimitPerIP)
 	}
 	// An empty variable reads as unset, so variables switch a limit off with "off".
-	cfg = parse(t, nil, map[string]string{"TICKETD_MINT_LIMIT_PER_USER": "off", "TICKETD_MINT_LIMIT_PER_IP": "off", "TICKETD_REDEEM_FAILURE_LIMIT_PER_IP": "off"})
-	if !cfg.MintLimitPerUser.IsZero() || !cfg.MintLimitPerIP.IsZero() || !cfg.RedeemFailureLimitPerIP.IsZero() {
-		t.Fatalf("limits %v %v %v, want all off", cfg.MintLimitPerUser, cfg.MintLimitPerIP, cfg.RedeemFailureLimitPerIP)
+	cfg = parse(t, nil, map[string]string{"TICKETD_MINT_LIMIT_PER_USER": "off", "TICKETD_MINT_LIMIT_PER_IP": "off", "TICKETD_REDEEM_FAILURE_LIMIT_PER_IP": "off", "TICKETD_AUTH_FAILURE_LIMIT_PER_IP": "off"})
+	if !cfg.MintLimitPerUser.IsZero() || !cfg.MintLimitPerIP.IsZero() || !cfg.RedeemFailureLimitPerIP.IsZero() || !cfg.AuthFailureLimitPerIP.IsZero() {
+		t.Fatalf("limits %v %v %v %v, want all off", cfg.MintLimitPerUser, cfg.MintLimitPerIP, cfg.RedeemFailureLimitPerIP, cfg.AuthFailureLimitPerIP)
 	}
 }
 

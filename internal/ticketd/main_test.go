@@ -76,6 +76,7 @@ func client(t *testing.T) *http.Client {
 type reply struct {
 	status int
 	body   []byte
+	header http.Header
 }
 
 func do(t *testing.T, c *http.Client, method, url string, header map[string]string, body string) (reply, error) {
@@ -93,7 +94,7 @@ func do(t *testing.T, c *http.Client, method, url string, header map[string]stri
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	return reply{resp.StatusCode, b}, err
+	return reply{resp.StatusCode, b, resp.Header}, err
 }
 
 func mustDo(t *testing.T, c *http.Client, method, url string, header map[string]string, body string) reply {

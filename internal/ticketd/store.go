@@ -114,6 +114,7 @@ func newLimits(cfg *Config, newLimiter func(ratelimit.Limit) ratelimit.Limiter) 
 		MintPerUser:         build(cfg.MintLimitPerUser),
 		MintPerIP:           build(cfg.MintLimitPerIP),
 		RedeemFailuresPerIP: build(cfg.RedeemFailureLimitPerIP),
+		AuthFailuresPerIP:   build(cfg.AuthFailureLimitPerIP),
 	}
 }
 

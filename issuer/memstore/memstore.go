@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -174,7 +175,18 @@ func (s *Store) RevokeLogins(ctx context.Context, userID, sessionID string, _ []
 	return s.revoke(ctx, userID, sessionID, true)
 }
 
+// A user ID verifier.CheckUserID refuses is an error wrapping
+// verifier.ErrInvalidInput: no ticket was minted for it, and it is never
+// remembered or announced.
 func (s *Store) revoke(ctx context.Context, userID, session string, logins bool) (int, error) {
+	if err := verifier.CheckUserID(userID); err != nil {
+		return 0, fmt.Errorf("memstore: revoke: %w", err) // nothing to delete, and never announced
+	}
+	if session != "" {
+		if err := verifier.CheckSessionID(session); err != nil {
+			return 0, fmt.Errorf("memstore: revoke: %w", err)
+		}
+	}
 	if err := s.check(ctx); err != nil {
 		return 0, err
 	}

@@ -97,9 +97,11 @@ func (f *Store) LastRevoked(ctx context.Context, users []string) (map[string]tim
 	return out, nil
 }
 
+// decodeRevocation reads an announcement, dropping one whose user ID no
+// boundary accepts (verifier.CheckUserID), whoever published it.
 func decodeRevocation(payload string) (verifier.Revocation, bool) {
 	m, ok := ticket.DecodeRevocation(payload)
-	if !ok {
+	if !ok || verifier.CheckUserID(m.User) != nil {
 		return verifier.Revocation{}, false
 	}
 	return verifier.Revocation{User: m.User, At: time.UnixMilli(m.At), Session: m.Session, Epoch: m.Epoch, Logins: m.Logins}, true

@@ -34,6 +34,17 @@ func (s *Store) RevokeLogins(ctx context.Context, userID, sessionID string, tags
 }
 
 func (s *Store) revoke(ctx context.Context, userID, session string, logins bool, tags []uint16) (int, error) {
+	// A user ID verifier.CheckUserID refuses is an error wrapping
+	// verifier.ErrInvalidInput, before any command: never a key, never
+	// announced.
+	if err := verifier.CheckUserID(userID); err != nil {
+		return 0, fmt.Errorf("redisstore: revoke: %w", err)
+	}
+	if session != "" {
+		if err := verifier.CheckSessionID(session); err != nil {
+			return 0, fmt.Errorf("redisstore: revoke: %w", err)
+		}
+	}
 	if len(tags) == 0 {
 		return 0, errors.New("redisstore: revocation without routing tags")
 	}
