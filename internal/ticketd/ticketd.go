@@ -164,7 +164,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if dev != nil {
 		m.Demo = demo.New(demo.Options{
 			Redeemer: m.Service, Revocations: m.Service, User: DevUser,
-			AllowedOrigins: cfg.AllowedOrigins, LoginJWT: dev.loginJWT, Logger: m.Logger,
+			AllowedOrigins: cfg.AllowedOrigins, LoginJWT: dev.loginJWT, Login: dev.login, Logger: m.Logger,
 		})
 		m.wg.Add(1)
 		go func() { defer m.wg.Done(); m.Demo.Run(bg) }() // closes revoked users' demo sockets until Close
