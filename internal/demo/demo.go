@@ -59,6 +59,14 @@ type Options struct {
 	// User is the user LoginJWT names, the one /demo/revoke revokes.
 	// Default: "demo".
 	User string
+	// Login, when set, signs a fresh login JWT for User, in LoginJWT's
+	// session, that expires ttl from now (ticketd --dev's signer). It
+	// backs the page's short-login mode, /demo?login=<seconds>: before
+	// every mint the page gets a new login from POST /demo/login, so its
+	// sockets are asked to re-authenticate a few seconds after they open
+	// and keep re-authenticating in band, one short login after another.
+	// Default: nil, no /demo/login (LoginJWT's own lifetime applies).
+	Login func(ttl time.Duration) (string, error)
 }
 
 // Demo serves /demo and its sockets.
@@ -116,6 +124,9 @@ func New(opts Options) *Demo {
 	if d.rv != nil {
 		d.mux.Handle("POST /demo/revoke", http.HandlerFunc(d.revoke))
 	}
+	if opts.Login != nil {
+		d.mux.Handle("POST /demo/login", http.HandlerFunc(d.login))
+	}
 	return d
 }
 
@@ -161,7 +172,10 @@ func (d *Demo) index(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss: http://127.0.0.1:* http://localhost:*; style-src 'self' 'unsafe-inline'")
-	page.Execute(w, struct{ LoginJWT, Audience, User string }{d.opts.LoginJWT, Audience, d.opts.User})
+	page.Execute(w, struct {
+		LoginJWT, Audience, User string
+		ShortLogin               bool
+	}{d.opts.LoginJWT, Audience, d.opts.User, d.opts.Login != nil})
 }
 
 // accept upgrades an admitted request. ticketd's server has read and write

@@ -18,6 +18,7 @@ type devSecrets struct {
 	sessionID    string // the demo login's session, in the session claim
 	serviceKey   string // empty when it came from TICKETD_SERVICE_KEYS
 	keyGenerated bool
+	cfg          Config // the configuration the logins are signed for
 }
 
 // DevUser is the user the --dev login JWT is issued for.
@@ -36,12 +37,26 @@ func prepareDev(cfg *Config) (*devSecrets, error) {
 		d.keyGenerated = true
 		cfg.ServiceKeys = d.serviceKey
 	}
-	now := time.Now()
-	// The demo JWT satisfies whatever the configuration checks: the user
-	// claim, and the issuer and audience when they are set. It names a
-	// session, so that the banner can show a session's revocation.
+	// The demo JWT names a session, so that the banner can show a
+	// session's revocation.
 	d.sessionID = "dev-" + rand.Text()[:8]
-	claims := jwt.MapClaims{"iat": now.Unix(), "exp": now.Add(24 * time.Hour).Unix()}
+	d.cfg = *cfg
+	tok, err := d.login(24 * time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	d.loginJWT = tok
+	return d, nil
+}
+
+// login signs a login JWT for DevUser in the demo's session, issued now and
+// expiring ttl later: the banner's (24 h) and the demo's short logins. It
+// satisfies whatever the configuration checks: the user claim, and the
+// issuer and audience when they are set.
+func (d *devSecrets) login(ttl time.Duration) (string, error) {
+	cfg := &d.cfg
+	now := time.Now()
+	claims := jwt.MapClaims{"iat": now.Unix(), "exp": now.Add(ttl).Unix()}
 	sessionClaim := cfg.JWTSessionClaim
 	if sessionClaim == "" {
 		sessionClaim = auth.DefaultSessionClaim
@@ -60,10 +75,9 @@ func prepareDev(cfg *Config) (*devSecrets, error) {
 	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(cfg.JWTSecret))
 	if err != nil {
-		return nil, fmt.Errorf("--dev: signing the demo JWT: %w", err)
+		return "", fmt.Errorf("--dev: signing the demo JWT: %w", err)
 	}
-	d.loginJWT = tok
-	return d, nil
+	return tok, nil
 }
 
 // devOrigins makes ticketd's own origins, at the bound HTTP address, the

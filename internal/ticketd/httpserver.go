@@ -24,7 +24,7 @@ func newHTTPServer(cfg *Config, p *parts, dev *devSecrets) (*http.Server, *demo.
 	if dev != nil {
 		d = demo.New(demo.Options{
 			Redeemer: p.service, Revocations: p.service, User: DevUser,
-			AllowedOrigins: cfg.AllowedOrigins, LoginJWT: dev.loginJWT, Logger: p.logger,
+			AllowedOrigins: cfg.AllowedOrigins, LoginJWT: dev.loginJWT, Login: dev.login, Logger: p.logger,
 		})
 		mux := http.NewServeMux()
 		mux.Handle("/", handler)

@@ -6,8 +6,24 @@ const jwt = document.querySelector('meta[name="wsticket-jwt"]').content;
 const audience = document.querySelector('meta[name="wsticket-audience"]').content;
 const wsBase = (location.protocol === "https:" ? "wss://" : "ws://") + location.host;
 const ticketUrl = "/v1/tickets";
-const getAuthHeader = async () => "Bearer " + jwt;
+const params = new URLSearchParams(location.search);
 const logEl = document.getElementById("log");
+
+// Short-login mode, /demo?login=<seconds>: before every mint the page gets
+// a fresh login JWT lasting that long from the dev-only POST /demo/login
+// (as an app refreshes its login), so the server asks each socket to
+// re-authenticate half-way through its login, and the log shows the
+// sockets staying open across one short login after another. Without it
+// the page mints with its 24-hour login.
+const loginSeconds = params.has("login") ? Number(params.get("login")) : 0;
+const shortLogin = loginSeconds > 0;
+
+async function getAuthHeader() {
+  if (!shortLogin) return "Bearer " + jwt;
+  const resp = await fetch("/demo/login?ttl=" + encodeURIComponent(loginSeconds), { method: "POST" });
+  if (resp.status !== 200) throw new Error(`/demo/login answered ${resp.status}`);
+  return "Bearer " + (await resp.text());
+}
 
 function log(text, cls = "") {
   const line = document.createElement("div");
@@ -21,25 +37,92 @@ function endpoint(base, transport) {
   return base + (transport === "first-message" ? "/ws/first-message" : "/ws");
 }
 
+// --- Watching re-authentication ----------------------------------------------
+
+// watched returns the browser's WebSocket class, extended to tell onFrame
+// about the re-authentication the client library does on an open socket
+// (the library keeps those frames from the application): {type: "reauth",
+// expires_at} when the server asks, {type: "auth_ok", expires_at, rtt_ms}
+// when it answers the client's auth frame, rtt_ms after that frame was
+// sent and cycle_ms after the reauth (the fresh login and mint included). It never reads, keeps or shows the ticket in the auth frame.
+function watched(onFrame) {
+  return class extends WebSocket {
+    constructor(url, protocols) {
+      super(url, protocols);
+      let asked = false, askedAt = null, sentAt = null;
+      this.noteSend = (data) => {
+        if (asked && typeof data === "string" && data.startsWith('{"type":"auth"')) { asked = false; sentAt = performance.now(); }
+      };
+      this.addEventListener("message", (e) => {
+        if (typeof e.data !== "string" || !e.data.startsWith("{")) return;
+        let m;
+        try { m = JSON.parse(e.data); } catch { return; }
+        if (m.type === "reauth") {
+          asked = true;
+          askedAt = performance.now();
+          onFrame({ type: "reauth", expires_at: m.expires_at });
+        } else if (m.type === "auth_ok" && sentAt !== null) {
+          const now = performance.now(), rtt_ms = now - sentAt, cycle_ms = now - askedAt;
+          sentAt = null;
+          onFrame({ type: "auth_ok", expires_at: m.expires_at, rtt_ms, cycle_ms });
+        }
+      });
+    }
+    send(data) {
+      this.noteSend(data);
+      super.send(data);
+    }
+  };
+}
+
+const clock = (iso) => (iso ? new Date(iso).toLocaleTimeString() : "?");
+
+function logFrame(transport, f) {
+  if (f.type === "reauth") log(`${transport}: the server asks to re-authenticate before ${clock(f.expires_at)}; minting a fresh ticket`, "info");
+  else log(`${transport}: re-authenticated in band in ${Math.round(f.rtt_ms)} ms (auth → auth_ok); the session now ends at ${clock(f.expires_at)}, same socket`, "ok");
+}
+
 // --- The interactive part -------------------------------------------------
 
 let sock = null;
 
-function open(transport) {
-  if (sock) sock.close(1000, "switching transport");
-  log(`asking ticketd for a ticket, then connecting via ${transport}…`, "info");
+// connectDemo opens a demo socket with the client library, as the
+// transport buttons do: reconnecting, re-authenticating in band, and
+// logging what happens. onFrame, when given, also hears the
+// re-authentication frames (see watched), and onAuthError why the client
+// stopped for good.
+function connectDemo(transport, { onFrame, onAuthError } = {}) {
   const s = connect({
     ticketUrl, audience, transport, getAuthHeader,
     url: endpoint(wsBase + "/demo", transport),
     reconnect: { initialDelayMs: 250, maxDelayMs: 5000 },
-    onAuthError: () => log("ticketd refused the login JWT (401): stopped", "bad"),
+    WebSocket: watched((f) => { logFrame(transport, f); onFrame?.(f); }),
+    onAuthError: (e) => { log(authErrorText(e), "bad"); onAuthError?.(e); },
   });
-  sock = s;
   s.addEventListener("open", () => log(`open via ${transport}; the server echoed protocol "${s.protocol || ""}"`, "ok"));
   s.addEventListener("message", (e) => log(`echo: ${e.data}`));
   s.addEventListener("reconnecting", (e) => log(`connection lost; reconnecting with a fresh ticket in ${e.delayMs} ms (attempt ${e.attempt})`, "info"));
   s.addEventListener("close", (e) => log(`closed (${closeText(e)})`, "info"));
   s.addEventListener("error", () => log("socket error", "bad"));
+  return s;
+}
+
+function open(transport) {
+  if (sock) sock.close(1000, "switching transport");
+  log(`asking ticketd for a ticket, then connecting via ${transport}…`, "info");
+  sock = connectDemo(transport);
+  return sock;
+}
+
+// authErrorText says why the client stopped for good (onAuthError).
+function authErrorText(e) {
+  switch (e && e.kind) {
+    case "revoked": return "the server revoked this user (1008 revoked): stopped, no reconnect";
+    case "auth": return "ticketd refused the login JWT (401): stopped";
+    case "rejected": return "the server rejected the re-authentication (4401): stopped";
+    case "expired": return "the login expired and could not be renewed (4440): stopped";
+    default: return `authentication ended the connection (${(e && e.kind) || "unknown"}): stopped`;
+  }
 }
 
 // mint asks ticketd for a ticket directly (the client library does this for
@@ -198,7 +281,12 @@ document.getElementById("send").addEventListener("click", () => {
 document.getElementById("replay").addEventListener("click", () => replay().catch((e) => log(String(e), "bad")));
 document.getElementById("audience").addEventListener("click", () => otherAudience().catch((e) => log(String(e), "bad")));
 document.getElementById("drop").addEventListener("click", () => drop().catch((e) => log(String(e), "bad")));
-document.getElementById("revoke").addEventListener("click", () => revocation(wsBase + "/demo", audience).catch((e) => log(String(e), "bad")));
+// lastRevoke is the latest "Revoke me" run, for the revoke-me scenario.
+let lastRevoke = null;
+document.getElementById("revoke").addEventListener("click", () => {
+  lastRevoke = revocation(wsBase + "/demo", audience);
+  lastRevoke.catch((e) => log(String(e), "bad"));
+});
 document.getElementById("selftest").addEventListener("click", () => selftest({}));
 
 // --- The self-test: every scenario, with results ---------------------------
@@ -313,11 +401,123 @@ async function selftest({ collector, echoBase, foreign }) {
   return results;
 }
 
-const params = new URLSearchParams(location.search);
-if (params.has("selftest")) {
+if (params.has("selftest") && params.has("scenario")) {
+  scenario(params.get("scenario"), params.get("selftest"));
+} else if (params.has("selftest")) {
   selftest({ collector: params.get("selftest"), echoBase: params.get("echo"), foreign: params.get("foreign") });
 } else {
-  log("ready: pick a transport", "info");
+  log(shortLogin ? `ready: pick a transport (short logins of ${loginSeconds} s: watch the socket re-authenticate)` : "ready: pick a transport", "info");
+}
+
+// --- Scenarios for the real-browser tests ----------------------------------
+// ?selftest=<collector>&scenario=<name> runs one scenario on the sockets the
+// transport buttons open and POSTs its results as page "demo-<name>":
+//   reauth (with ?login=<seconds>): a socket over each of query and
+//     first-message re-authenticates in band ?cycles= (default 2) times, one
+//     short login after another, and stays the same connection throughout;
+//   revoke-me: with a socket open, "Revoke me" is pressed; the socket closes
+//     with 1008 "revoked" and never reconnects.
+
+function opened(s, ms = 10000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not open within ${ms} ms`)), ms);
+    s.addEventListener("open", () => { clearTimeout(timer); resolve(); }, { once: true });
+    s.addEventListener("close", (e) => { clearTimeout(timer); reject(new Error(`closed before it opened (${closeText(e)})`)); }, { once: true });
+  });
+}
+
+function echoed(s, msg, ms = 8000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no echo of ${JSON.stringify(msg)} within ${ms} ms`)), ms);
+    const on = (e) => { if (e.data === msg) { clearTimeout(timer); s.removeEventListener("message", on); resolve(); } };
+    s.addEventListener("message", on);
+    s.send(msg);
+  });
+}
+
+// reauthOn keeps one socket open over transport until it has
+// re-authenticated `cycles` times, then checks it still echoes.
+async function reauthOn(transport, cycles) {
+  const st = { transport, login_s: loginSeconds, opens: 0, reconnecting: 0, errors: 0, auth_error: "", closed: null, reauths: 0, cycles: [], open_ms: 0 };
+  let openedAt = 0, enough;
+  const reached = new Promise((r) => { enough = r; });
+  const s = connectDemo(transport, {
+    onFrame: (f) => {
+      if (f.type === "reauth") { st.reauths++; return; }
+      st.cycles.push({ rtt_ms: f.rtt_ms, cycle_ms: f.cycle_ms, at_ms: Math.round(performance.now() - openedAt), expires_at: f.expires_at });
+      if (st.cycles.length >= cycles) enough();
+    },
+    onAuthError: (e) => { st.auth_error = e.kind; },
+  });
+  s.addEventListener("open", () => { if (st.opens++ === 0) openedAt = performance.now(); });
+  s.addEventListener("reconnecting", () => { st.reconnecting++; });
+  s.addEventListener("error", () => { st.errors++; });
+  const closed = new Promise((r) => s.addEventListener("close", (e) => { st.closed = { code: e.code, reason: e.reason }; r(); }));
+  try {
+    await opened(s);
+    const limit = sleep(cycles * loginSeconds * 1000 + 20000).then(() => "timeout");
+    const how = await Promise.race([reached.then(() => "reached"), closed.then(() => "closed"), limit]);
+    if (how !== "reached") throw new Error(`${how} after ${st.cycles.length} of ${cycles} re-authentications: ${JSON.stringify(st)}`);
+    await echoed(s, "still here after " + cycles + " re-authentications");
+    st.open_ms = Math.round(performance.now() - openedAt);
+    if (st.opens !== 1 || st.reconnecting !== 0 || st.closed) throw new Error(`not the same connection: ${JSON.stringify(st)}`);
+    if (st.open_ms <= loginSeconds * 1000) throw new Error(`open ${st.open_ms} ms, not past its first login of ${loginSeconds} s`);
+    log(`${transport}: ${st.cycles.length} in-band re-authentications on one socket, open ${st.open_ms} ms on ${loginSeconds}-second logins`, "ok");
+    return JSON.parse(JSON.stringify(st)); // as it was before the page's own close below
+  } finally {
+    s.close(1000, "done");
+  }
+}
+
+async function reauthScenario(check) {
+  if (!shortLogin) throw new Error("the reauth scenario needs ?login=<seconds>");
+  const cycles = Number(params.get("cycles") || 2);
+  await Promise.all(["query", "first-message"].map((t) => check(`reauth/${t}`, () => reauthOn(t, cycles))));
+}
+
+// revokeMe opens the interactive socket as the Query string button does,
+// presses "Revoke me", and watches the socket for reconnects until a few
+// seconds after the button's own checks are done.
+async function revokeMeScenario(check) {
+  await check("revoke me", async () => {
+    const st = { opens: 0, reconnecting: 0, opens_after: 0, reconnecting_after: 0, closed: null, close_ms: null, auth_error: "" };
+    let t0 = null;
+    const s = open("query");
+    s.addEventListener("open", () => { st.opens++; if (t0 !== null) st.opens_after++; });
+    s.addEventListener("reconnecting", () => { st.reconnecting++; if (t0 !== null) st.reconnecting_after++; });
+    s.addEventListener("close", (e) => { st.closed = { code: e.code, reason: e.reason }; if (t0 !== null) st.close_ms = Math.round(performance.now() - t0); });
+    // onAuthError is set by open(); the close code and this kind say the same.
+    await opened(s);
+    t0 = performance.now();
+    document.getElementById("revoke").click();
+    const revocation = await lastRevoke;
+    // A reconnect starts within the backoff's first delays (250 ms and up).
+    await sleep(3000);
+    st.revocation = revocation;
+    if (!st.closed || st.closed.code !== 1008 || st.closed.reason !== "revoked") throw new Error(`the socket: ${JSON.stringify(st)}, want closed with 1008 "revoked"`);
+    if (st.opens_after !== 0 || st.reconnecting_after !== 0) throw new Error(`reconnected after "Revoke me": ${JSON.stringify(st)}`);
+    log(`"Revoke me": the socket closed with 1008 after ${st.close_ms} ms and did not reconnect`, "ok");
+    return st;
+  });
+}
+
+async function scenario(name, collector) {
+  const results = [];
+  const check = async (n, fn) => {
+    try {
+      results.push({ name: n, ok: true, detail: await fn() });
+      log(`PASS ${n}`, "ok");
+    } catch (e) {
+      results.push({ name: n, ok: false, detail: String((e && e.message) || e) });
+      log(`FAIL ${n}: ${(e && e.message) || e}`, "bad");
+    }
+  };
+  switch (name) {
+    case "reauth": await reauthScenario(check); break;
+    case "revoke-me": await revokeMeScenario(check); break;
+    default: results.push({ name, ok: false, detail: "no such scenario" });
+  }
+  await fetch(collector + "/results", { method: "POST", mode: "no-cors", body: JSON.stringify({ page: "demo-" + name, userAgent: navigator.userAgent, results }) });
 }
 
 // closeText describes a close event: its code and, when the server gave
