@@ -34,8 +34,8 @@ type boundary struct {
 	try  func(t *testing.T, h *harness, s string) (carried, accepted bool)
 }
 
-// The boundaries of each identifier. A new boundary that takes one (such
-// as a login or session revoke) adds itself here.
+// The boundaries of each identifier. A new boundary that takes one adds
+// itself here (the session ID's are in session_test.go).
 var (
 	userIDBoundaries = []boundary{
 		{"issuer.Service.Mint", func(t *testing.T, h *harness, s string) (bool, bool) {
@@ -170,14 +170,16 @@ func identifierSeeds() []string {
 	}
 }
 
-// FuzzIdentifiersAcceptedAlike feeds the same input, as a user ID, an
-// audience and an origin, to every boundary that takes one, and fails
-// unless each accepts exactly what verifier's rule for it accepts (so all
-// accept the same set), among the boundaries whose transport can carry
-// the input. Revocations must reach each feed as they were made: an
-// accepted revoke is announced once, exactly; a refused one never; no
-// feed ever delivers a user nobody revoked. The seeds run in go test; one
-// redis-server serves the whole target.
+// FuzzIdentifiersAcceptedAlike feeds the same input, as a user ID, a
+// session ID, an audience and an origin, to every boundary that takes
+// one, and fails unless each accepts exactly what verifier's rule for it
+// accepts (so all accept the same set), among the boundaries whose
+// transport can carry the input (see absent for the empty session ID).
+// Revocations must reach each feed as they were made: an accepted revoke
+// is announced once, exactly; a refused one never; no feed ever delivers
+// a user or a session nobody revoked, and the gRPC revocation stream
+// survives every input. The seeds run in go test; one redis-server serves
+// the whole target.
 func FuzzIdentifiersAcceptedAlike(f *testing.F) {
 	h := newHarness(f)
 	for _, s := range identifierSeeds() {
@@ -186,6 +188,8 @@ func FuzzIdentifiersAcceptedAlike(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		h.agree(t, "user id", s, verifier.CheckUserID(s), userIDBoundaries)
 		h.checkFeeds(t, s)
+		h.agree(t, "session id", s, verifier.CheckSessionID(s), sessionIDBoundaries)
+		h.checkSessionFeeds(t, s)
 		h.agree(t, "audience", s, verifier.CheckAudience(s), audienceBoundaries)
 		h.agree(t, "origin", s, verifier.CheckOrigin(s), originBoundaries)
 	})

@@ -97,11 +97,12 @@ func (f *Store) LastRevoked(ctx context.Context, users []string) (map[string]tim
 	return out, nil
 }
 
-// decodeRevocation reads an announcement, dropping one whose user ID no
-// boundary accepts (verifier.CheckUserID), whoever published it.
+// decodeRevocation reads an announcement, dropping one whose user ID or
+// session ID no boundary accepts (verifier.CheckUserID, CheckSessionID),
+// whoever published it. A bad session is never widened to the whole user.
 func decodeRevocation(payload string) (verifier.Revocation, bool) {
 	m, ok := ticket.DecodeRevocation(payload)
-	if !ok || verifier.CheckUserID(m.User) != nil {
+	if !ok || verifier.CheckUserID(m.User) != nil || m.Session != "" && verifier.CheckSessionID(m.Session) != nil {
 		return verifier.Revocation{}, false
 	}
 	return verifier.Revocation{User: m.User, At: time.UnixMilli(m.At), Session: m.Session, Epoch: m.Epoch, Logins: m.Logins}, true
