@@ -78,6 +78,11 @@ proto: $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc
 proto-check: proto
 	git diff --exit-code -I '^//[[:space:]]+protoc[[:space:]]' -- proto/
 
-## bench: the mint and redeem baselines on both stores.
+## bench: one run of about 3 to 5 minutes (internal/bench) on a private redis-server: wsticket's mint
+## and redeem (the library, ticketd's HTTP and gRPC APIs) beside plain and auto-pipelined go-redis,
+## issue 12's goal ratios, Redis commands, round trips, CPU and memory per ticket, and the reconnect
+## storm against examples/echo, profiled. The report goes to bench.txt, profiles to .bench/;
+## BENCHFLAGS=-readme=deploy/README.md also regenerates the capacity table there. Go benchmarks of
+## single functions: go test -run '^$$' -bench . ./issuer/... ./verifier/...
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./issuer/... ./verifier/... | tee bench.txt
+	set -o pipefail; $(GO) run ./internal/bench -out .bench $(BENCHFLAGS) | tee bench.txt

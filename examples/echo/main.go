@@ -7,7 +7,7 @@
 //
 // Flags also read ECHO_* variables: ECHO_ADDR, ECHO_TICKETD,
 // ECHO_SERVICE_KEY, ECHO_AUDIENCE, ECHO_ORIGINS, ECHO_TRUSTED_PROXIES,
-// ECHO_TICKETD_PLAINTEXT, ECHO_DRAIN_WINDOW.
+// ECHO_TICKETD_PLAINTEXT, ECHO_DRAIN_WINDOW, ECHO_CPUPROFILE.
 package main
 
 import (
@@ -30,6 +30,7 @@ type config struct {
 	addr, ticketd, serviceKey, audience, origins, trustedProxies string
 	plaintext                                                    bool
 	drainWindow                                                  time.Duration
+	cpuProfile                                                   string
 }
 
 func parseFlags(args []string, getenv func(string) string) (*config, error) {
@@ -51,6 +52,7 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 		"talk to ticketd without TLS: only for ticketd on loopback (as with ticketd --dev) [$ECHO_TICKETD_PLAINTEXT]")
 	fs.DurationVar(&c.drainWindow, "drain-window", envDuration(getenv, "ECHO_DRAIN_WINDOW", 5*time.Second),
 		"on shutdown, close the open sockets with 1012 spread over this long, so clients do not reconnect all at once (0: at once) [$ECHO_DRAIN_WINDOW]")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", env("ECHO_CPUPROFILE", ""), "write a CPU profile to this file until the server stops (make bench uses it) [$ECHO_CPUPROFILE]")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -85,7 +87,18 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg, log); err != nil {
+	stopProfile := func() error { return nil }
+	if cfg.cpuProfile != "" {
+		if stopProfile, err = startCPUProfile(cfg.cpuProfile); err != nil {
+			fmt.Fprintln(os.Stderr, "echo:", err)
+			os.Exit(2)
+		}
+	}
+	err = run(ctx, cfg, log)
+	if perr := stopProfile(); perr != nil {
+		log.Error("cpu profile", "error", perr)
+	}
+	if err != nil {
 		log.Error("echo failed", "error", err)
 		os.Exit(1)
 	}

@@ -15,6 +15,9 @@
 //	after := redistest.CommandStats(t, c)
 //	if got := after["getdel"] - before["getdel"]; got != 1 { ... }
 //
+// Launch starts the same private server for a program that is not a test
+// (make bench); the program stops it with Server.Stop.
+//
 // Server.Stop and Server.Restart simulate an outage and a recovery on the
 // same address; Server.Kill a crash.
 //

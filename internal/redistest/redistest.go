@@ -70,19 +70,44 @@ func startServer(t testing.TB, s *Server, pick func() (int, error)) *Server {
 	t.Helper()
 	s.bin = lookPath(t, "redis-server")
 	t.Cleanup(s.Stop)
+	if err := s.startOnFreePort(pick, t.Logf); err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	return s
+}
+
+// Launch starts redis-server as Start does, for a program that is not a
+// test (make bench): dir is the server's working directory, args are
+// appended to its command line, and the caller must Stop the server. A
+// missing redis-server binary is an error.
+func Launch(dir string, args ...string) (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redistest: redis-server is not on PATH (%w): install Redis >= 6.2 (`make deps`)", err)
+	}
+	s := &Server{Dir: dir, args: args, bin: bin}
+	if err := s.startOnFreePort(freePort, func(string, ...any) {}); err != nil {
+		return nil, fmt.Errorf("redistest: %w", err)
+	}
+	return s, nil
+}
+
+// startOnFreePort starts s on a port from pick, retrying on another port
+// (logging each failed attempt) when the start fails.
+func (s *Server) startOnFreePort(pick func() (int, error), logf func(string, ...any)) error {
 	for attempt := 1; ; attempt++ {
 		port, err := pick()
 		if err != nil {
-			t.Fatalf("redistest: finding a free port: %v", err)
+			return fmt.Errorf("finding a free port: %w", err)
 		}
 		err = s.start(port)
 		if err == nil {
-			return s
+			return nil
 		}
 		if attempt == startAttempts {
-			t.Fatalf("redistest: redis-server did not start after %d attempts; last: %v", attempt, err)
+			return fmt.Errorf("redis-server did not start after %d attempts; last: %w", attempt, err)
 		}
-		t.Logf("redistest: attempt %d on port %d failed, retrying: %v", attempt, port, err)
+		logf("redistest: attempt %d on port %d failed, retrying: %v", attempt, port, err)
 	}
 }
 

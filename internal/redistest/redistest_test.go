@@ -72,3 +72,22 @@ func TestArgs(t *testing.T) {
 		t.Fatalf("maxmemory = %q, want %d", got, 7<<20)
 	}
 }
+
+// Launch runs a server for a program that is no test: it answers until
+// Stop, and the port is released after.
+func TestLaunch(t *testing.T) {
+	srv, err := redistest.Launch(t.TempDir(), "--maxmemory", "10mb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1})
+	defer c.Close()
+	if got := c.ConfigGet(t.Context(), "maxmemory").Val()["maxmemory"]; got != "10485760" {
+		t.Fatalf("CONFIG GET maxmemory = %q, want the argument Launch was given", got)
+	}
+	srv.Stop()
+	if err := c.Ping(t.Context()).Err(); err == nil {
+		t.Fatal("PING answered after Stop")
+	}
+}

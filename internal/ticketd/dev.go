@@ -23,9 +23,10 @@ type devSecrets struct {
 // DevUser is the user the --dev login JWT is issued for.
 const DevUser = "demo"
 
-// prepareDev fills what --dev leaves to generate: an HS256 secret, a
-// service key, and ticketd's own origins as the allowed origins.
-func prepareDev(cfg *Config, httpAddr string) (*devSecrets, error) {
+// prepareDev fills the secrets --dev leaves to generate: an HS256 secret
+// and a service key, and signs the demo login JWT. It needs no listener,
+// so it runs before anything binds; devOrigins, after.
+func prepareDev(cfg *Config) (*devSecrets, error) {
 	if cfg.JWTSecret == "" {
 		cfg.JWTSecret = rand.Text() + rand.Text()
 	}
@@ -34,10 +35,6 @@ func prepareDev(cfg *Config, httpAddr string) (*devSecrets, error) {
 		d.serviceKey = "svc_" + rand.Text() + rand.Text()
 		d.keyGenerated = true
 		cfg.ServiceKeys = d.serviceKey
-	}
-	if len(cfg.AllowedOrigins) == 0 {
-		_, port, _ := net.SplitHostPort(httpAddr)
-		cfg.AllowedOrigins = []string{"http://127.0.0.1:" + port, "http://localhost:" + port}
 	}
 	now := time.Now()
 	// The demo JWT satisfies whatever the configuration checks: the user
@@ -67,6 +64,15 @@ func prepareDev(cfg *Config, httpAddr string) (*devSecrets, error) {
 	}
 	d.loginJWT = tok
 	return d, nil
+}
+
+// devOrigins makes ticketd's own origins, at the bound HTTP address, the
+// allowed origins when --dev was given none.
+func devOrigins(cfg *Config, httpAddr string) {
+	if len(cfg.AllowedOrigins) == 0 {
+		_, port, _ := net.SplitHostPort(httpAddr)
+		cfg.AllowedOrigins = []string{"http://127.0.0.1:" + port, "http://localhost:" + port}
+	}
 }
 
 // printBanner writes the --dev instructions to stdout (never to the log):

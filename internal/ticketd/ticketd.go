@@ -5,29 +5,20 @@ package ticketd
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
-	"os"
 	"sync"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/reflection"
 
 	"github.com/wsticket/wsticket/internal/auth"
 	"github.com/wsticket/wsticket/internal/demo"
-	"github.com/wsticket/wsticket/internal/grpcapi"
-	"github.com/wsticket/wsticket/internal/httpapi"
 	"github.com/wsticket/wsticket/internal/metrics"
+	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/internal/revhub"
 	"github.com/wsticket/wsticket/issuer"
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
@@ -46,11 +37,11 @@ type Main struct {
 	// Demo is the --dev demo at /demo, nil outside --dev.
 	Demo *demo.Demo
 
-	closeStore func() error
 	httpLn     net.Listener
 	grpcLn     net.Listener
-	httpSrv    *http.Server
-	grpcSrv    *grpc.Server
+	stopHTTP   func(context.Context) error // stop accepting, drain until ctx ends
+	stopGRPC   func(context.Context) error
+	closeStore func() error
 	health     *health.Server
 	grace      time.Duration
 	delay      time.Duration      // readiness false before listeners close
@@ -58,9 +49,24 @@ type Main struct {
 	wg         sync.WaitGroup
 }
 
+// parts are what both APIs are built from.
+type parts struct {
+	service  *issuer.Service
+	login    *auth.JWT
+	authz    *auth.Authorizer
+	limits   *ratelimit.Limits
+	metrics  *metrics.Metrics
+	stopping context.Context // ends when Close begins
+	logger   *slog.Logger
+}
+
 // Open listens on the configured addresses, builds the parts and starts
 // serving in the background. Use HTTPAddr and GRPCAddr to learn the
 // addresses when the configuration asked for port 0.
+//
+// Everything that can refuse the configuration runs before the listeners
+// bind: Validate, the login verification (key files), the TLS files and
+// the service credentials. After binding, only I/O can fail (the store).
 func (m *Main) Open(ctx context.Context) (err error) {
 	if m.Logger == nil {
 		m.Logger = slog.New(slog.DiscardHandler)
@@ -75,56 +81,32 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	var undo []func() // what a failed Open takes down, in reverse
 	defer func() {
 		if err != nil {
-			m.closeListeners()
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
 		}
 	}()
-	if cfg.Dev {
-		if err := checkLoopback(cfg.HTTPAddr, cfg.GRPCAddr); err != nil {
-			return err
-		}
-	}
-	if m.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-		return fmt.Errorf("http listener: %w", err)
-	}
-	if m.grpcLn, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
-		return fmt.Errorf("grpc listener: %w", err)
-	}
 	var dev *devSecrets
 	if cfg.Dev {
-		if dev, err = prepareDev(cfg, m.HTTPAddr()); err != nil {
+		if dev, err = prepareDev(cfg); err != nil {
 			return err
 		}
 	}
-	// bg lives until Close: the health watcher and the JWKS refresh run on it.
+	if cfg.TicketKeys == nil {
+		cfg.TicketKeys = verifier.GenerateTicketKeys() // one process: embedded store or --dev
+	}
+	// bg lives until Close: the JWKS refresh, the health watcher, the
+	// revocation hub and the demo run on it.
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer func() {
-		if err != nil {
-			cancel()
-		}
-	}()
-	var jwks *auth.JWKS
-	if cfg.JWTJWKSURL != "" {
-		if jwks, err = auth.NewJWKS(bg, cfg.JWTJWKSURL, &auth.JWKSOptions{Logger: m.Logger}); err != nil {
-			return fmt.Errorf("TICKETD_JWT_JWKS_URL: %w", err)
-		}
-	}
-	var pems [][]byte
-	for _, f := range cfg.JWTPublicKeyFiles {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return fmt.Errorf("TICKETD_JWT_PUBLIC_KEY_FILES: %w", err)
-		}
-		pems = append(pems, b)
-	}
-	jwtv, err := auth.NewJWT(auth.JWTOptions{
-		HS256Secret: []byte(cfg.JWTSecret), PublicKeys: pems, JWKS: jwks, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
-		Leeway: &cfg.JWTLeeway, UserClaim: cfg.JWTUserClaim, SessionClaim: cfg.JWTSessionClaim, CopyClaims: cfg.JWTCopyClaims,
-	})
+	undo = append(undo, cancel)
+	login, stopLogin, err := openLogin(bg, cfg, m.Logger)
 	if err != nil {
-		return fmt.Errorf("%s: %w", varJWTKeyFiles, err) // Validate checked the other JWT settings
+		return err
 	}
+	undo = append(undo, stopLogin)
 	serverTLS, err := cfg.serverTLS(m.Logger)
 	if err != nil {
 		return err
@@ -133,111 +115,57 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	creds := grpc.ServerOption(grpc.EmptyServerOption{}) // plaintext
-	if serverTLS != nil {
-		m.httpLn = tls.NewListener(m.httpLn, serverTLS.ServerConfig("h2", "http/1.1"))
-		creds = grpc.Creds(credentials.NewTLS(serverTLS.ServerConfig("h2")))
-	}
-	store, limits, closeStore, err := openStore(ctx, cfg, m.Logger)
-	if err != nil {
-		return err
-	}
-	m.closeStore = closeStore
-	keys := cfg.TicketKeys
-	if keys == nil {
-		keys = verifier.GenerateTicketKeys() // one process: embedded store or --dev
-	}
-	m.Service, err = issuer.New(store, &issuer.Options{
-		TTL: cfg.TicketTTL, IPBinding: cfg.IPBinding, AllowedOrigins: cfg.AllowedOrigins,
-		Keys: keys, AcceptLegacyUntil: time.Now().Add(cfg.LegacyTicketWindow),
-	})
-	if err != nil {
-		closeStore()
-		return err
-	}
 
-	met := metrics.New() // this ticketd's own registry, served at GET /metrics
-	var handler http.Handler = httpapi.New(httpapi.Options{
-		Service: m.Service, JWT: jwtv, Authorizer: authz, TrustedProxies: cfg.TrustedProxies, Logger: m.Logger,
-		CookiePath: cfg.CookiePath, InsecureCookie: cfg.Dev, Limits: limits, Stopping: bg, Metrics: met,
-	})
+	ln, closeListeners, err := listen(cfg, serverTLS)
+	if err != nil {
+		return err
+	}
+	undo = append(undo, closeListeners)
+	m.httpLn, m.grpcLn = ln.http, ln.grpc
 	if dev != nil {
-		m.Demo = demo.New(demo.Options{
-			Redeemer: m.Service, Revocations: m.Service, User: DevUser,
-			AllowedOrigins: cfg.AllowedOrigins, LoginJWT: dev.loginJWT, Logger: m.Logger,
-		})
-		m.wg.Add(1)
-		go func() { defer m.wg.Done(); m.Demo.Run(bg) }() // closes revoked users' demo sockets until Close
-		mux := http.NewServeMux()
-		mux.Handle("/", handler)
-		mux.Handle("GET /{$}", http.RedirectHandler("/demo", http.StatusFound)) // a browser opening the address finds the demo
-		mux.Handle("/demo", m.Demo)
-		mux.Handle("/demo/", m.Demo)
-		handler = mux
+		devOrigins(cfg, m.HTTPAddr())
 	}
-	m.httpSrv = &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	svc, limits, closeStore, err := openService(ctx, cfg, m.Logger)
+	if err != nil {
+		return err
 	}
+	undo = append(undo, func() { closeStore() })
+	m.Service, m.closeStore = svc, closeStore
+
+	p := &parts{
+		service: svc, login: login, authz: authz, limits: limits,
+		metrics:  metrics.New(), // this ticketd's own registry, served at GET /metrics
+		stopping: bg, logger: m.Logger,
+	}
+	httpSrv, d, stopHTTP := newHTTPServer(cfg, p, dev)
 	// One subscription to the store's revocations, shared by every
 	// revocation stream (one Redis pub/sub connection per replica).
-	hub := revhub.New(m.Service, m.Logger)
-	m.wg.Add(1)
-	go func() { defer m.wg.Done(); hub.Run(bg) }()
-	m.grpcSrv = grpc.NewServer(
-		creds,
-		grpc.MaxRecvMsgSize(64<<10),
-		grpc.MaxHeaderListSize(16<<10), // a bearer credential is at most 8 KiB
-		grpc.MaxConcurrentStreams(256),
-		grpc.ConnectionTimeout(5*time.Second),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		// MaxConnectionAge moves clients' connections (gRPC balances per
-		// connection) onto replicas added since; a revocation stream cut by
-		// it resubscribes and catches up.
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute, Time: time.Minute, Timeout: 20 * time.Second,
-			MaxConnectionAge: 30 * time.Minute, MaxConnectionAgeGrace: time.Minute}),
-		grpc.ChainUnaryInterceptor(met.UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(met.StreamServerInterceptor()),
-	)
-	ticketv1.RegisterTicketServiceServer(m.grpcSrv, grpcapi.New(grpcapi.Options{
-		Service: m.Service, JWT: jwtv, Authorizer: authz, Logger: m.Logger, Limits: limits, Stopping: bg, Metrics: met,
-		Revocations: hub,
-	}))
-	m.health = health.NewServer()
-	healthpb.RegisterHealthServer(m.grpcSrv, m.health)
-	reflection.Register(m.grpcSrv)
-
+	hub := revhub.New(svc, m.Logger)
+	grpcSrv, hs, stopGRPC := newGRPCServer(p, hub, ln.grpcCreds)
+	m.Demo, m.health, m.stopHTTP, m.stopGRPC = d, hs, stopHTTP, stopGRPC
 	m.grace, m.delay = cfg.ShutdownGrace, cfg.ShutdownDelay
 	m.cancel = cancel
-	m.wg.Add(3)
-	go func() {
-		defer m.wg.Done()
-		if err := m.httpSrv.Serve(m.httpLn); !errors.Is(err, http.ErrServerClosed) {
-			m.Logger.Error("http server stopped", "error", err)
-		}
-	}()
-	go func() {
-		defer m.wg.Done()
-		if err := m.grpcSrv.Serve(m.grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			m.Logger.Error("grpc server stopped", "error", err)
-		}
-	}()
-	go func() {
-		defer m.wg.Done()
-		m.watchHealth(bg)
-	}()
+
+	m.goRun(func() { hub.Run(bg) })
+	if d != nil {
+		m.goRun(func() { d.Run(bg) }) // closes revoked users' demo sockets until Close
+	}
+	m.goRun(func() { serveHTTP(httpSrv, m.httpLn, m.Logger) })
+	m.goRun(func() { serveGRPC(grpcSrv, m.grpcLn, m.Logger) })
+	m.goRun(func() { m.watchHealth(bg) })
 	m.Logger.Info("ticketd serving", "http", m.HTTPAddr(), "grpc", m.GRPCAddr(),
-		"store", storeName(cfg), "ticket_ttl", m.Service.TTL().String(), "ip_binding", cfg.IPBinding.String(), "dev", cfg.Dev,
-		"tls", serverTLS != nil, "client_certs", cfg.TLSClientCAFile != "", "ticket_keys", keys.String())
+		"store", storeName(cfg), "ticket_ttl", svc.TTL().String(), "ip_binding", cfg.IPBinding.String(), "dev", cfg.Dev,
+		"tls", serverTLS != nil, "client_certs", cfg.TLSClientCAFile != "", "ticket_keys", cfg.TicketKeys.String())
 	if dev != nil {
-		dev.printBanner(m.Stdout, storeName(cfg), m.HTTPAddr(), m.GRPCAddr(), m.Service.TTL())
+		dev.printBanner(m.Stdout, storeName(cfg), m.HTTPAddr(), m.GRPCAddr(), svc.TTL())
 	}
 	return nil
+}
+
+// goRun runs f in a goroutine Close waits for.
+func (m *Main) goRun(f func()) {
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); f() }()
 }
 
 // watchHealth keeps the gRPC health status in step with the store.
@@ -286,15 +214,8 @@ func (m *Main) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), m.grace)
 	defer cancel()
-	err := m.httpSrv.Shutdown(ctx)
-	done := make(chan struct{})
-	go func() { m.grpcSrv.GracefulStop(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		m.grpcSrv.Stop()
-		<-done
-	}
+	err := m.stopHTTP(ctx)
+	m.stopGRPC(ctx) // reports nothing: a stream cut at the deadline is the grace's purpose
 	m.wg.Wait()
 	if cerr := m.closeStore(); err == nil {
 		err = cerr
@@ -311,14 +232,6 @@ func (m *Main) Run(ctx context.Context) error {
 	<-ctx.Done()
 	m.Logger.Info("shutting down", "grace", m.grace.String())
 	return m.Close()
-}
-
-func (m *Main) closeListeners() {
-	for _, ln := range []net.Listener{m.httpLn, m.grpcLn} {
-		if ln != nil {
-			ln.Close()
-		}
-	}
 }
 
 func checkLoopback(addrs ...string) error {

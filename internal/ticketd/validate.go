@@ -4,34 +4,40 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/wsticket/wsticket/internal/auth"
+	"github.com/wsticket/wsticket/internal/origin"
 	"github.com/wsticket/wsticket/internal/redisurl"
 	"github.com/wsticket/wsticket/internal/tlsconfig"
+	"github.com/wsticket/wsticket/issuer"
 )
 
 // Variable and flag names, as errors quote them.
 const (
-	varJWTSecret     = "TICKETD_JWT_HS256_SECRET (--jwt-hs256-secret)"
-	varJWTKeyFiles   = "TICKETD_JWT_PUBLIC_KEY_FILES (--jwt-public-key-files)"
-	varJWKSURL       = "TICKETD_JWT_JWKS_URL (--jwt-jwks-url)"
-	varJWTCopyClaims = "TICKETD_JWT_COPY_CLAIMS (--jwt-copy-claims)"
-	varJWTSession    = "TICKETD_JWT_SESSION_CLAIM (--jwt-session-claim)"
-	varServiceKeys   = "TICKETD_SERVICE_KEYS (--service-keys)"
-	varIdentities    = "TICKETD_TLS_CLIENT_IDENTITIES (--tls-client-identities)"
-	varTLSCert       = "TICKETD_TLS_CERT_FILE (--tls-cert-file)"
-	varTLSKey        = "TICKETD_TLS_KEY_FILE (--tls-key-file)"
-	varTLSClientCA   = "TICKETD_TLS_CLIENT_CA_FILE (--tls-client-ca-file)"
-	varRedisURL      = "TICKETD_REDIS_URL (--redis-url)"
-	varRedisWait     = "TICKETD_REDIS_WAIT_REPLICAS (--redis-wait-replicas)"
-	devHint          = "or run ticketd --dev to try it with generated secrets"
+	varJWTSecret      = "TICKETD_JWT_HS256_SECRET (--jwt-hs256-secret)"
+	varJWTKeyFiles    = "TICKETD_JWT_PUBLIC_KEY_FILES (--jwt-public-key-files)"
+	varJWKSURL        = "TICKETD_JWT_JWKS_URL (--jwt-jwks-url)"
+	varJWTCopyClaims  = "TICKETD_JWT_COPY_CLAIMS (--jwt-copy-claims)"
+	varJWTSession     = "TICKETD_JWT_SESSION_CLAIM (--jwt-session-claim)"
+	varServiceKeys    = "TICKETD_SERVICE_KEYS (--service-keys)"
+	varIdentities     = "TICKETD_TLS_CLIENT_IDENTITIES (--tls-client-identities)"
+	varTLSCert        = "TICKETD_TLS_CERT_FILE (--tls-cert-file)"
+	varTLSKey         = "TICKETD_TLS_KEY_FILE (--tls-key-file)"
+	varTLSClientCA    = "TICKETD_TLS_CLIENT_CA_FILE (--tls-client-ca-file)"
+	varRedisURL       = "TICKETD_REDIS_URL (--redis-url)"
+	varRedisWait      = "TICKETD_REDIS_WAIT_REPLICAS (--redis-wait-replicas)"
+	varTicketTTL      = "TICKETD_TICKET_TTL (--ticket-ttl)"
+	varAllowedOrigins = "TICKETD_ALLOWED_ORIGINS (--allowed-origins)"
+	devHint           = "or run ticketd --dev to try it with generated secrets"
 )
 
 // Validate checks everything about c that needs no I/O: the settings that
 // must be given outside --dev, those that need one another (TLS files,
 // Redis WAIT), and the values parsed only here (service keys, client
-// identities, the Redis URL). Open calls it before anything binds; each
-// error names the variable and flag to change.
+// identities, the Redis URL, the ticket TTL and allowed origins of a
+// Config built in code). Open calls it before anything binds; each error
+// names the variable and flag to change.
 func (c *Config) Validate() error {
 	if c.Dev {
 		if c.TLSCertFile != "" || c.TLSKeyFile != "" || c.TLSClientCAFile != "" || c.TLSClientIdentities != "" {
@@ -55,7 +61,23 @@ func (c *Config) Validate() error {
 	if err := c.checkRedis(); err != nil {
 		return err
 	}
+	if err := c.checkTickets(); err != nil {
+		return err
+	}
 	return c.checkTicketKeys()
+}
+
+// checkTickets: what the issuer would refuse, checked before anything
+// binds, for a Config built in code (ParseConfig checks the TTL's range
+// itself).
+func (c *Config) checkTickets() error {
+	if c.TicketTTL != 0 && (c.TicketTTL < time.Second || c.TicketTTL > issuer.MaxTTL) {
+		return fmt.Errorf("%s: %v is outside 1s..%s", varTicketTTL, c.TicketTTL, shortDuration(issuer.MaxTTL))
+	}
+	if _, err := origin.NewSet(c.AllowedOrigins); err != nil {
+		return fmt.Errorf("%s: %w", varAllowedOrigins, err)
+	}
+	return nil
 }
 
 // checkJWT: a key source outside --dev (--dev generates a secret), and a
