@@ -101,20 +101,17 @@ func parseWaitReplicas(s string) (int, time.Duration, error) {
 	return n, d, nil
 }
 
-// newLimits builds the configured limits with newLimiter, leaving out each
-// one that is off.
+// newLimits builds the limits the APIs check themselves with newLimiter:
+// only the failed-redemption limit, when it is on. The mint limits are not
+// among them: the issuer hands them to the store, which counts them in the
+// mint's own round trip (openService), so a mint is one round trip to
+// Redis with the default limits.
 func newLimits(cfg *Config, newLimiter func(ratelimit.Limit) ratelimit.Limiter) *ratelimit.Limits {
-	build := func(l ratelimit.Limit) ratelimit.Limiter {
-		if l.IsZero() {
-			return nil
-		}
-		return newLimiter(l)
+	l := &ratelimit.Limits{}
+	if !cfg.RedeemFailureLimitPerIP.IsZero() {
+		l.RedeemFailuresPerIP = newLimiter(cfg.RedeemFailureLimitPerIP)
 	}
-	return &ratelimit.Limits{
-		MintPerUser:         build(cfg.MintLimitPerUser),
-		MintPerIP:           build(cfg.MintLimitPerIP),
-		RedeemFailuresPerIP: build(cfg.RedeemFailureLimitPerIP),
-	}
+	return l
 }
 
 // errRedisTooOld: the Redis has no GETDEL, the single-use gate.

@@ -140,3 +140,28 @@ local keep = tonumber(ARGV[5])
 if redis.call('PTTL', KEYS[1]) < keep then redis.call('PEXPIRE', KEYS[1], keep) end
 return ps
 `)
+
+// limitScript is a GCRA rate limit on one key: N events per period in
+// bursts of up to N, the key holding the theoretical arrival time (TAT, µs
+// of Redis's own clock). It is the mint script's per-user limit on a key
+// of its own, for the limits keyed by something else (a client IP).
+//
+//	KEYS: limit
+//	ARGV: interval µs (period / N), period µs, "1" to peek (consume
+//	      nothing)
+//
+// It returns {0} when allowed (and, unless peeking, counted), {2, µs} over
+// the limit with the wait, the codes of mintScript.
+var limitScript = redis.NewScript(`
+local tm = redis.call('TIME')
+local t = tonumber(tm[1]) * 1000000 + tonumber(tm[2])
+local interval, period = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1])) or t
+if tat < t then tat = t end
+local wait = tat + interval - period - t
+if wait > 0 then return {2, string.format('%d', wait)} end
+if ARGV[3] ~= '1' then
+  redis.call('SET', KEYS[1], string.format('%d', tat + interval), 'PX', math.ceil((tat + interval - t) / 1000) + 1)
+end
+return {0}
+`)
