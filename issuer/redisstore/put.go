@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -29,7 +30,7 @@ func (s *Store) Put(ctx context.Context, e *issuer.Entry) error {
 	}
 	keys, args := s.mintArgs(e)
 	if e.IPLimit.IsZero() {
-		res, err := mintScript.Run(ctx, s.client, keys, args...).Slice()
+		res, err := s.runScript(ctx, mintScript, keys, args...).Slice()
 		if err != nil {
 			return err
 		}
@@ -129,6 +130,8 @@ func mintResult(res []any) error {
 			wait, _ = strconv.ParseInt(w, 10, 64)
 		}
 		return &verifier.LimitedError{RetryAfter: max(time.Duration(wait)*time.Microsecond, time.Nanosecond)}
+	case 3:
+		return errors.New("redisstore: mint abandoned") // only a caller that gave up could see it
 	}
 	return fmt.Errorf("redisstore: unexpected mint reply %v", res)
 }

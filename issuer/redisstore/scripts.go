@@ -15,10 +15,12 @@ import "github.com/redis/go-redis/v9"
 //	      limit period µs
 //
 // It returns {0} when stored, {1} for a revoked login, {2, µs} over the
-// limit with the wait. The user's epoch is appended to the record as
+// limit with the wait, and {3}, doing nothing, for an empty field: a
+// command its caller gave up on (liveArg, autopipeline.go). The user's epoch is appended to the record as
 // protobuf field 11 (tag 0x58, a varint), which is where ticket.Record's
 // own encoding puts it.
 var mintScript = redis.NewScript(`
+if ARGV[1] == '' then return {3} end
 local st = redis.call('HMGET', KEYS[2], 'e', 'l', 'l:' .. ARGV[4])
 local iat, now, keep = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local function revoked(at)
@@ -56,7 +58,8 @@ return {0}
 
 // redeemScript takes one ticket's record out of its bucket and returns it,
 // or nil when there is none or a revocation voided it (burned all the
-// same). It reads the record's user, session and epoch (protobuf fields 1,
+// same). An empty field (a command its caller gave up on: liveArg,
+// autopipeline.go) takes nothing. It reads the record's user, session and epoch (protobuf fields 1,
 // 9 and 11) to find the user's state in the same slot.
 //
 //	KEYS: bucket
@@ -67,6 +70,7 @@ return {0}
 // Redis Cluster checks of a script's keys; declaring a key that does not
 // exist would make a redeem during a slot migration fail with TRYAGAIN.
 var redeemScript = redis.NewScript(`
+if ARGV[1] == '' then return false end
 local rec = redis.call('HGET', KEYS[1], ARGV[1])
 if not rec then return false end
 redis.call('HDEL', KEYS[1], ARGV[1])
