@@ -69,8 +69,8 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (issuer.Store
 		}
 		log.Warn("redis not answering yet; not ready until it does", "error", err)
 	}
-	limits := newLimits(cfg, func(l ratelimit.Limit) ratelimit.Limiter { return ratelimit.NewRedis(client, l) })
 	store := redisstore.New(client, &redisstore.Options{WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: wait, LoginRevocationRetention: cfg.LoginRevocationRetention})
+	limits := newLimits(cfg, func(l ratelimit.Limit) ratelimit.Limiter { return store.Limiter(l.N, l.Per) })
 	return store, limits, client.Close, nil
 }
 
