@@ -45,12 +45,19 @@ func TestAutoPipelineAbandonedRedeemBurnsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Blackhole()
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-	rec, err := store.Take(ctx, ref)
-	cancel()
-	if err == nil || rec != nil {
-		t.Fatalf("Take through a black hole: %q, %v; want an error", rec, err)
+	// Several at once, so that all but (at most) the first are
+	// auto-pipelined: a call alone takes the plain path.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+			defer cancel()
+			if rec, err := store.Take(ctx, ref); err == nil || rec != nil {
+				t.Errorf("Take through a black hole: %q, %v; want an error", rec, err)
+			}
+		})
 	}
+	wg.Wait()
 	p.Resume()
 	time.Sleep(2500 * time.Millisecond) // the batch's read timeout (1 s) and its retries
 	res, err := redeem(t, svc, m.Ticket)

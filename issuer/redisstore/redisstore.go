@@ -66,6 +66,7 @@ type Store struct {
 	loaded       *sync.Map            // node address -> the redeem script is loaded there (WAIT)
 	ap           *redis.AutoPipeliner // nil: the plain path
 	degraded     atomic.Bool          // Redis unreachable through ap: the plain path until it answers
+	inFlight     atomic.Int64         // hot-path calls under way; one alone takes the plain path
 }
 
 var _ verifier.Store = (*Store)(nil)
