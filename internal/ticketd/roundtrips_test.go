@@ -185,11 +185,26 @@ func (c cost) String() string {
 	return strconv.Itoa(len(c.cmds)) + " commands " + strings.Join(c.cmds, ",") + " in " + strconv.Itoa(c.trips) + " round trips"
 }
 
-// measure runs op and returns what it cost, running it again (up to 5
-// times) when a background command of ticketd (the health watcher's PING,
-// the revocation subscription's) fell into the window. op must be
-// repeatable.
+// measure runs op 3 times and returns the cheapest run (fewest round
+// trips, then commands): a retry of go-redis's on a machine loaded enough
+// to hit a read timeout costs one run more, a regression costs every run.
+// op must be repeatable.
 func (p *respProxy) measure(t *testing.T, op func()) cost {
+	t.Helper()
+	best := p.measureOnce(t, op)
+	for range 2 {
+		c := p.measureOnce(t, op)
+		if c.trips < best.trips || c.trips == best.trips && len(c.cmds) < len(best.cmds) {
+			best = c
+		}
+	}
+	return best
+}
+
+// measureOnce runs op and returns what it cost, running it again (up to 5
+// times) when a background command of ticketd (the health watcher's PING,
+// the revocation subscription's) fell into the window.
+func (p *respProxy) measureOnce(t *testing.T, op func()) cost {
 	t.Helper()
 	for range 5 {
 		p.mu.Lock()
@@ -299,7 +314,7 @@ func TestRoundTrips(t *testing.T) {
 	redeemGRPC()
 	redeemVerifier()
 	replayGRPC()
-	for range 10 { // enough tickets for the retries measure may make
+	for range 40 { // enough tickets for the runs and retries of measure
 		mintHTTP()
 	}
 
