@@ -5,7 +5,6 @@ go 1.26.0
 require (
 	github.com/MicahParks/keyfunc/v3 v3.9.0
 	github.com/coder/websocket v1.8.15
-	github.com/go-redis/redis_rate/v10 v10.0.1
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/gorilla/websocket v1.5.3
 	github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus v1.1.1

@@ -47,6 +47,14 @@ type Options struct {
 	// Redis round trip), and Mint refuses a user over it with a
 	// *verifier.LimitedError (ErrLimited). Default: no limit.
 	MintLimitPerUser MintLimit
+	// MintLimitPerIP, when not zero, limits the mints from each client IP
+	// (an IPv4 address, or an IPv6 /64: ratelimit.IPKey), whoever the
+	// user; the store counts them with the same round trip as the Put (in
+	// Redis, a second script in the IP's own slot, pipelined with the
+	// mint), and Mint refuses an IP over it with a *verifier.LimitedError.
+	// A mint without a client IP (BindOff) is not counted. Default: no
+	// limit.
+	MintLimitPerIP MintLimit
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
 }
@@ -62,6 +70,7 @@ type Service struct {
 	origins   origin.Set
 	timeout   time.Duration
 	userLimit MintLimit
+	ipLimit   MintLimit
 	now       func() time.Time
 }
 
@@ -99,6 +108,7 @@ func New(store Store, opts *Options) (*Service, error) {
 		origins:   origins,
 		timeout:   o.Timeout,
 		userLimit: o.MintLimitPerUser,
+		ipLimit:   o.MintLimitPerIP,
 		now:       o.Now,
 	}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wsticket/wsticket/internal/clientip"
+	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/internal/ticket"
 	"github.com/wsticket/wsticket/verifier"
 )
@@ -95,6 +96,9 @@ func (s *Service) Mint(ctx context.Context, req MintRequest) (*Minted, error) {
 		Record:        rec.Marshal(make([]byte, 0, 96)),
 		ExpiresAt:     rec.ExpiresAt,
 		Limit:         s.userLimit,
+	}
+	if !s.ipLimit.IsZero() && req.ClientIP.IsValid() {
+		e.IPLimit, e.IPKey = s.ipLimit, ratelimit.IPKey(req.ClientIP)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()

@@ -30,6 +30,10 @@ type Store interface {
 	// revocation epoch appended (ticket.AppendEpoch), in one atomic step
 	// that first refuses a login revoked at or after e.LoginIssuedAt
 	// (ErrLoginRevoked) and a user over e.Limit (a *verifier.LimitedError).
+	// With e.IPLimit set it also counts the mint against e.IPKey's limit,
+	// in the same round trip where the store has round trips, and refuses
+	// one over it (a *verifier.LimitedError) without handing the ticket
+	// out; that limit is counted even when the mint is refused otherwise.
 	Put(ctx context.Context, e *Entry) error
 	// RevokeUser raises userID's revocation epoch, so that Take voids
 	// every record Put before the call, and announces the revocation on
@@ -68,6 +72,11 @@ type Entry struct {
 	// Limit, when not zero, is the user's mint limit: at most Limit.N
 	// mints per Limit.Per, counted atomically with the Put.
 	Limit MintLimit
+	// IPLimit, when not zero, is the mint limit of the client IP (or IPv6
+	// /64) IPKey names (ratelimit.IPKey), shared by every user minting
+	// from it.
+	IPLimit MintLimit
+	IPKey   string
 }
 
 // MintLimit is a per-user mint limit: N mints per Per, in bursts of up to

@@ -39,11 +39,11 @@ func (e invalidArg) Error() string { return string(e) }
 // toStatus is the one translation from domain errors to gRPC statuses.
 func toStatus(err error) error {
 	var ia invalidArg
-	var limited *ratelimit.LimitedError
 	var input *verifier.InputError
+	if after, ok := ratelimit.RetryAfter(err); ok {
+		return retryLater(after)
+	}
 	switch {
-	case errors.As(err, &limited):
-		return retryLater(limited.RetryAfter)
 	case errors.As(err, &ia):
 		return status.Error(codes.InvalidArgument, string(ia))
 	case errors.Is(err, issuer.ErrLoginRevoked):

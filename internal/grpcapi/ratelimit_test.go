@@ -120,6 +120,11 @@ func TestRateLimiterDown(t *testing.T) {
 	e := newLimitedEnv(t, &ratelimit.Limits{MintPerIP: brokenLimiter{}, RedeemFailuresPerIP: brokenLimiter{}})
 	_, err := e.api.IssueTicket(as(t, loginJWT(t, "alice")), &ticketv1.IssueTicketRequest{Audience: audience})
 	wantStatus(t, err, codes.Unavailable, "")
+	// The first failure from the IP took the fast path (no check) and is
+	// refused as ever; it puts the IP on the careful path, whose check
+	// fails closed.
+	_, err = e.redeem(t, &ticketv1.RedeemTicketRequest{Ticket: testKeys.NewTicket(), ClientIp: loopbackIP, Audience: audience})
+	wantStatus(t, err, codes.Unauthenticated, "TICKET_REJECTED")
 	_, err = e.redeem(t, &ticketv1.RedeemTicketRequest{Ticket: testKeys.NewTicket(), ClientIp: loopbackIP, Audience: audience})
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("redeem with the limiter down: %v, want Unavailable", err)

@@ -57,9 +57,8 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, op string, err error,
 		slog.String("reason", audit.Reason(err)), slog.String("error", err.Error()))
 	a.Logger.LogAttrs(r.Context(), level, "refused", attrs...)
 	a.Metrics.Refused(op, err)
-	var limited *ratelimit.LimitedError
-	if errors.As(err, &limited) {
-		w.Header().Set("Retry-After", strconv.FormatInt(ratelimit.RetryAfterSeconds(limited.RetryAfter), 10))
+	if after, ok := ratelimit.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(ratelimit.RetryAfterSeconds(after), 10))
 	}
 	apierror.Write(w, e)
 }

@@ -173,6 +173,10 @@ func TestRateLimiterDown(t *testing.T) {
 	if got := e.lastRefusal(t); got != "limiter_unavailable" {
 		t.Errorf("audit reason %q, want limiter_unavailable", got)
 	}
+	// An IP without a recent failure takes the fast path (the redeem
+	// alone): its failure is refused as ever, and puts it on the careful
+	// path, whose check fails closed.
+	wantError(t, e.redeem(t, redeemRequest{Ticket: testKeys.NewTicket(), ClientIP: loopbackIP}), http.StatusUnauthorized, "ticket_rejected")
 	before := e.takes.Load()
 	wantError(t, e.redeem(t, redeemRequest{Ticket: testKeys.NewTicket(), ClientIP: loopbackIP}), http.StatusServiceUnavailable, "unavailable")
 	if e.takes.Load() != before {

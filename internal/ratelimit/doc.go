@@ -4,9 +4,10 @@
 //
 // A Limit is "N events per duration", parsed from configuration by
 // ParseLimit ("20/1m"). A Limiter enforces one Limit per key; there are two:
-// NewRedis, which keeps the state in Redis (GCRA, by
-// github.com/go-redis/redis_rate) so every ticketd replica shares it, and
-// NewMemory, which keeps it in process for the embedded store. Limits ties
+// the Redis store's (issuer/redisstore.Store.Limiter: GCRA in a script, in
+// the key's own slot), whose state every ticketd replica shares, and
+// NewMemory, which keeps it in process for the embedded store. This package
+// itself imports no Redis client. Limits ties
 // the limits to the keys ticketd uses and turns a refusal into an
 // error that carries the retry delay:
 //

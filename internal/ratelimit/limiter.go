@@ -24,7 +24,4 @@ type Limiter interface {
 	Peek(ctx context.Context, key string) (Result, error)
 }
 
-var (
-	_ Limiter = (*Memory)(nil)
-	_ Limiter = (*Redis)(nil)
-)
+var _ Limiter = (*Memory)(nil)

@@ -5,8 +5,13 @@ import (
 	"net/netip"
 )
 
-// Limits are ticketd's limits, each keyed by what it counts. A nil *Limits,
-// or a nil field, is no limit.
+// Limits are the limits ticketd's APIs check themselves, each keyed by what
+// it counts. A nil *Limits, or a nil field, is no limit. ticketd sets only
+// RedeemFailuresPerIP: it gives its mint limits to the issuer
+// (issuer.Options.MintLimitPerUser and MintLimitPerIP), whose store counts
+// them in the mint's own round trip, while MintPerUser and MintPerIP here
+// would each cost one more. They remain for an API built over a store
+// without them.
 type Limits struct {
 	// MintPerUser counts mints per user (key "mint:user:"+user).
 	MintPerUser Limiter

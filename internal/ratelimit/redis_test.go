@@ -6,7 +6,13 @@ import (
 
 	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/internal/redistest"
+	"github.com/wsticket/wsticket/issuer/redisstore"
 )
+
+// newRedis is the Redis store's limiter for l.
+func newRedis(t *testing.T, srv *redistest.Server, l ratelimit.Limit) ratelimit.Limiter {
+	return redisstore.New(srv.Client(t), nil).Limiter(l.N, l.Per)
+}
 
 func TestRedis(t *testing.T) {
 	t.Parallel()
@@ -14,23 +20,23 @@ func TestRedis(t *testing.T) {
 	// Each limiter gets its own client and key space (a DB per limiter
 	// would run out): keys differ by the subtest's name.
 	testLimiter(t, func(t *testing.T) ratelimit.Limiter {
-		return prefixed{ratelimit.NewRedis(srv.Client(t), threePerMinute), t.Name() + ":"}
+		return prefixed{newRedis(t, srv, threePerMinute), t.Name() + ":"}
 	})
 }
 
-// Keys carry the wsticket prefix under redis_rate's own.
+// Keys carry the store's prefix, and are their own hash tag.
 func TestRedisKeys(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
 	c := srv.Client(t)
-	l := ratelimit.NewRedis(c, threePerMinute)
+	l := newRedis(t, srv, threePerMinute)
 	allow(t, l, "mint:user:alice")
 	keys, err := c.Keys(t.Context(), "*").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 1 || keys[0] != "rate:wsticket:rl:mint:user:alice" {
-		t.Fatalf("keys %q, want [rate:wsticket:rl:mint:user:alice]", keys)
+	if len(keys) != 1 || keys[0] != "wsticket:l:{mint:user:alice}" {
+		t.Fatalf("keys %q, want [wsticket:l:{mint:user:alice}]", keys)
 	}
 	ttl, err := c.TTL(t.Context(), keys[0]).Result()
 	if err != nil || ttl <= 0 || ttl > threePerMinute.Per {
@@ -42,7 +48,7 @@ func TestRedisKeys(t *testing.T) {
 func TestRedisDownFailsClosed(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	l := ratelimit.NewRedis(srv.Client(t), threePerMinute)
+	l := newRedis(t, srv, threePerMinute)
 	allow(t, l, "a")
 	srv.Stop()
 	for name, op := range map[string]func() (ratelimit.Result, error){

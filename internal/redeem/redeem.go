@@ -1,6 +1,7 @@
 // Package redeem is ticketd's redemption as both of its APIs serve it: the
 // failed-redemption limit per client IP (checked before storage is
-// touched), the atomic redeem, counting a rejection against the IP, the
+// touched for an IP with a recent failure, so a redemption from any other
+// IP is the redeem alone, one round trip), the atomic redeem, counting a rejection against the IP, the
 // audit event and the metrics. httpapi and grpcapi parse their requests,
 // call Flow.Redeem and translate its error; the policy lives here once.
 package redeem
@@ -28,6 +29,7 @@ type Flow struct {
 	Logger  *slog.Logger
 
 	inFlight gate
+	suspects suspects
 }
 
 // Redeem redeems req. On success it writes the "redeemed" audit event
@@ -49,19 +51,23 @@ func (f *Flow) Redeem(ctx context.Context, req verifier.Request, extra ...slog.A
 		return nil, attrs, verifier.ErrMalformed
 	}
 	attrs = append(attrs, slog.String("ticket_fp", ticket.Sum(req.Ticket).Fingerprint()))
-	// An IP out of failed redemptions is refused before storage is
-	// touched. The check and the count of a failure happen within one of
-	// the IP's few places (gate.go), so concurrent failures cannot all
-	// pass one stale check.
+	// An IP with a recent failure in this process (suspects.go) that is
+	// out of failed redemptions is refused before storage is touched; an
+	// IP without one goes straight to storage, one round trip. The check
+	// and the count of a failure happen within one of the IP's few places
+	// (gate.go), so concurrent failures cannot all pass one stale check.
 	if f.Limits != nil && f.Limits.RedeemFailuresPerIP != nil {
-		leave, err := f.inFlight.enter(ctx, ratelimit.RedeemKey(req.ClientIP))
+		key := ratelimit.RedeemKey(req.ClientIP)
+		leave, err := f.inFlight.enter(ctx, key)
 		if err != nil {
 			return nil, attrs, fmt.Errorf("%w: %w", verifier.ErrUnavailable, err)
 		}
 		defer leave()
-	}
-	if err := f.Limits.Redeem(ctx, req.ClientIP); err != nil {
-		return nil, attrs, err
+		if f.suspects.has(key, time.Now()) {
+			if err := f.Limits.Redeem(ctx, req.ClientIP); err != nil {
+				return nil, attrs, err
+			}
+		}
 	}
 	start := time.Now()
 	res, err := f.Service.Redeem(ctx, req)
@@ -79,9 +85,10 @@ func (f *Flow) Redeem(ctx context.Context, req verifier.Request, extra ...slog.A
 // redemptions. Not counting it (the limiter is down) is logged and
 // counted as a store error; the refusal stands.
 func (f *Flow) failed(ctx context.Context, err error, req verifier.Request, attrs []slog.Attr) {
-	if !errors.Is(err, verifier.ErrRejected) {
+	if !errors.Is(err, verifier.ErrRejected) || f.Limits == nil || f.Limits.RedeemFailuresPerIP == nil {
 		return
 	}
+	f.suspects.mark(ratelimit.RedeemKey(req.ClientIP), time.Now())
 	if lerr := f.Limits.RedeemFailed(ctx, req.ClientIP); lerr != nil {
 		f.Logger.LogAttrs(ctx, slog.LevelError, "failed redemption not counted", append(attrs, slog.String("error", lerr.Error()))...)
 		f.Metrics.StoreError(metrics.OpRateLimit)

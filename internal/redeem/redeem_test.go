@@ -111,3 +111,58 @@ func TestJunkDoesNotCount(t *testing.T) {
 		t.Fatalf("a real ticket after the junk: %+v, %v", res, err)
 	}
 }
+
+// countingLimiter counts the limiter calls a redemption makes.
+type countingLimiter struct {
+	ratelimit.Limiter
+	peeks, allows atomic.Int64
+}
+
+func (c *countingLimiter) Peek(ctx context.Context, key string) (ratelimit.Result, error) {
+	c.peeks.Add(1)
+	return c.Limiter.Peek(ctx, key)
+}
+
+func (c *countingLimiter) Allow(ctx context.Context, key string) (ratelimit.Result, error) {
+	c.allows.Add(1)
+	return c.Limiter.Allow(ctx, key)
+}
+
+// A redemption from an IP without a recent failure is the redeem alone (no
+// limiter call, so one round trip on Redis); after a failure, the IP's
+// redemptions check the limit first, and other IPs keep the fast path.
+func TestFastPathUntilAFailure(t *testing.T) {
+	f, _, keys := newFlow(t, ratelimit.Limit{N: 3, Per: time.Minute})
+	lim := &countingLimiter{Limiter: f.Limits.RedeemFailuresPerIP}
+	f.Limits.RedeemFailuresPerIP = lim
+	redeem := func(t *testing.T, from netip.Addr) {
+		t.Helper()
+		m, err := f.Service.Mint(t.Context(), issuer.MintRequest{UserID: "alice", Audience: "chat"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.Redeem(t.Context(), verifier.Request{Ticket: m.Ticket, ClientIP: from, Audience: "chat"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		redeem(t, ip)
+	}
+	if p, a := lim.peeks.Load(), lim.allows.Load(); p != 0 || a != 0 {
+		t.Fatalf("3 successes from a clean IP: %d peeks, %d allows, want none", p, a)
+	}
+	if _, _, err := f.Redeem(t.Context(), verifier.Request{Ticket: keys.NewTicket(), ClientIP: ip, Audience: "chat"}); !errors.Is(err, verifier.ErrUnknown) {
+		t.Fatalf("an unknown ticket: %v, want ErrUnknown", err)
+	}
+	if a := lim.allows.Load(); a != 1 {
+		t.Fatalf("the failure was counted %d times, want 1", a)
+	}
+	redeem(t, ip)
+	if p := lim.peeks.Load(); p != 1 {
+		t.Fatalf("a redemption after a failure peeked %d times, want 1", p)
+	}
+	redeem(t, netip.MustParseAddr("198.51.100.10"))
+	if p := lim.peeks.Load(); p != 1 {
+		t.Fatalf("another IP's redemption peeked (%d peeks in all, want 1)", p)
+	}
+}

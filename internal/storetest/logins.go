@@ -162,3 +162,33 @@ func testMintLimit(t *testing.T, h Harness) {
 		t.Fatalf("another user's mint: %v", err)
 	}
 }
+
+// The per-IP mint limit is counted with the Put, across users, and a mint
+// it refuses stores nothing that redeems.
+func testMintLimitPerIP(t *testing.T, h Harness) {
+	s := h.New(t)
+	limit := issuer.MintLimit{N: 2, Per: time.Minute}
+	try := func(user, ip string) (verifier.Ref, error) {
+		e := &issuer.Entry{UserID: user, IPLimit: limit, IPKey: ip, LoginIssuedAt: h.Now()}
+		e.Ref = newRef(t, s, user)
+		e.Record = record(user, e.Ref, h, longLife)
+		e.ExpiresAt = h.Now().Add(longLife)
+		return e.Ref, s.Put(t.Context(), e)
+	}
+	for i, user := range []string{"alice", "bob"} {
+		if _, err := try(user, "192.0.2.1"); err != nil {
+			t.Fatalf("mint %d within the limit: %v", i+1, err)
+		}
+	}
+	ref, err := try("carol", "192.0.2.1")
+	var le *verifier.LimitedError
+	if !errors.Is(err, verifier.ErrLimited) || !errors.As(err, &le) || le.RetryAfter <= 0 || le.RetryAfter > 30*time.Second {
+		t.Fatalf("third mint from the IP: %v, want a LimitedError with RetryAfter in (0, 30s]", err)
+	}
+	if rec, err := s.Take(t.Context(), ref); err != nil || rec != nil {
+		t.Fatalf("Take of the refused mint: %q, %v, want nothing", rec, err)
+	}
+	if _, err := try("carol", "192.0.2.2"); err != nil {
+		t.Fatalf("a mint from another IP: %v", err)
+	}
+}

@@ -97,6 +97,7 @@ func Run(t *testing.T, h Harness) {
 		{"RevokeLogins", testRevokeLogins},
 		{"Epochs", testEpochs},
 		{"MintLimit", testMintLimit},
+		{"MintLimitPerIP", testMintLimitPerIP},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })

@@ -73,10 +73,46 @@ func TestRateLimitSharedByTwoInstances(t *testing.T) {
 	if status, _ := mintStatus(t, c, b, loginJWT(t, jwtSecret, "bob")); status != http.StatusCreated {
 		t.Fatalf("bob's mint: status %d, want 201", status)
 	}
-	// And it lives in Redis, under the limiter's prefix.
-	n, err := srv.Client(t).Exists(t.Context(), "rate:"+ratelimit.KeyPrefix+"mint:user:alice").Result()
+	// And it lives in Redis, beside alice's tickets (the mint script counts
+	// it), not under a limiter's key of its own.
+	keys, err := srv.Client(t).Keys(t.Context(), "wsticket:{*}g:alice").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("alice's limit key in Redis: %q, %v", keys, err)
+	}
+}
+
+// On Redis the per-IP mint limit is shared by every user minting from the
+// IP, and refuses with 429 and Retry-After.
+func TestRateLimitPerIPRedis(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	cfg := testConfig()
+	cfg.RedisURL = srv.URL()
+	cfg.TicketKeys = testTicketKeys
+	cfg.MintLimitPerIP = ratelimit.Limit{N: 3, Per: time.Minute}
+	m := start(t, cfg, nil)
+	c := client(t)
+	for i, user := range []string{"alice", "bob", "carol"} {
+		if status, _ := mintStatus(t, c, m, loginJWT(t, jwtSecret, user)); status != http.StatusCreated {
+			t.Fatalf("mint %d: status %d, want 201", i+1, status)
+		}
+	}
+	status, retry := mintStatus(t, c, m, loginJWT(t, jwtSecret, "dave"))
+	wantLimited(t, status, retry)
+	n, err := srv.Client(t).Exists(t.Context(), "wsticket:l:{mint:ip:127.0.0.1}").Result()
 	if err != nil || n != 1 {
-		t.Fatalf("alice's limit key in Redis: %d, %v", n, err)
+		t.Fatalf("the IP's limit key in Redis: %d, %v", n, err)
+	}
+	// dave's refused mint left no ticket behind: 3 records in all.
+	var records int64
+	keys, _ := srv.Client(t).Keys(t.Context(), "wsticket:{*}[0-9a-f]*").Result()
+	for _, k := range keys {
+		if typ, _ := srv.Client(t).Type(t.Context(), k).Result(); typ == "hash" {
+			records += srv.Client(t).HLen(t.Context(), k).Val()
+		}
+	}
+	if records != 3 {
+		t.Fatalf("%d ticket records in Redis, want 3 (keys %q)", records, keys)
 	}
 }
 

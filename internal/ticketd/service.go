@@ -21,6 +21,9 @@ func openService(ctx context.Context, cfg *Config, log *slog.Logger) (*issuer.Se
 	svc, err := issuer.New(store, &issuer.Options{
 		TTL: cfg.TicketTTL, IPBinding: cfg.IPBinding, AllowedOrigins: cfg.AllowedOrigins,
 		Keys: cfg.TicketKeys, AcceptLegacyUntil: time.Now().Add(cfg.LegacyTicketWindow),
+		// The mint limits are counted by the store in the mint's own round
+		// trip, not by separate limiter calls (see newLimits).
+		MintLimitPerUser: mintLimit(cfg.MintLimitPerUser), MintLimitPerIP: mintLimit(cfg.MintLimitPerIP),
 	})
 	if err != nil {
 		closeStore()
@@ -28,3 +31,5 @@ func openService(ctx context.Context, cfg *Config, log *slog.Logger) (*issuer.Se
 	}
 	return svc, limits, closeStore, nil
 }
+
+func mintLimit(l ratelimit.Limit) issuer.MintLimit { return issuer.MintLimit{N: l.N, Per: l.Per} }

@@ -69,8 +69,8 @@ func openStore(ctx context.Context, cfg *Config, log *slog.Logger) (issuer.Store
 		}
 		log.Warn("redis not answering yet; not ready until it does", "error", err)
 	}
-	limits := newLimits(cfg, func(l ratelimit.Limit) ratelimit.Limiter { return ratelimit.NewRedis(client, l) })
 	store := redisstore.New(client, &redisstore.Options{WaitReplicas: cfg.RedisWaitReplicas, WaitTimeout: wait, LoginRevocationRetention: cfg.LoginRevocationRetention})
+	limits := newLimits(cfg, func(l ratelimit.Limit) ratelimit.Limiter { return store.Limiter(l.N, l.Per) })
 	return store, limits, client.Close, nil
 }
 
@@ -101,21 +101,20 @@ func parseWaitReplicas(s string) (int, time.Duration, error) {
 	return n, d, nil
 }
 
-// newLimits builds the configured limits with newLimiter, leaving out each
-// one that is off.
+// newLimits builds the limits the APIs check themselves with newLimiter:
+// the failed-redemption and refused-credential limits, when on. The mint limits are not
+// among them: the issuer hands them to the store, which counts them in the
+// mint's own round trip (openService), so a mint is one round trip to
+// Redis with the default limits.
 func newLimits(cfg *Config, newLimiter func(ratelimit.Limit) ratelimit.Limiter) *ratelimit.Limits {
-	build := func(l ratelimit.Limit) ratelimit.Limiter {
-		if l.IsZero() {
-			return nil
-		}
-		return newLimiter(l)
+	l := &ratelimit.Limits{}
+	if !cfg.RedeemFailureLimitPerIP.IsZero() {
+		l.RedeemFailuresPerIP = newLimiter(cfg.RedeemFailureLimitPerIP)
 	}
-	return &ratelimit.Limits{
-		MintPerUser:         build(cfg.MintLimitPerUser),
-		MintPerIP:           build(cfg.MintLimitPerIP),
-		RedeemFailuresPerIP: build(cfg.RedeemFailureLimitPerIP),
-		AuthFailuresPerIP:   build(cfg.AuthFailureLimitPerIP),
+	if !cfg.AuthFailureLimitPerIP.IsZero() {
+		l.AuthFailuresPerIP = newLimiter(cfg.AuthFailureLimitPerIP)
 	}
+	return l
 }
 
 // errRedisTooOld: the Redis has no GETDEL, the single-use gate.

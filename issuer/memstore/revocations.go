@@ -72,14 +72,12 @@ func (rv *revocations) admit(ctx context.Context, e *issuer.Entry, now time.Time
 	if revoked {
 		return 0, issuer.ErrLoginRevoked
 	}
-	if !e.Limit.IsZero() {
-		res, err := rv.limiter(e.Limit).Allow(ctx, e.UserID)
-		if err != nil {
-			return 0, err
-		}
-		if !res.Allowed {
-			return 0, &verifier.LimitedError{RetryAfter: res.RetryAfter}
-		}
+	// As in Redis, the IP's limit counts a mint the user's then refuses.
+	if err := rv.allow(ctx, e.IPLimit, "ip:"+e.IPKey); err != nil {
+		return 0, err
+	}
+	if err := rv.allow(ctx, e.Limit, "user:"+e.UserID); err != nil {
+		return 0, err
 	}
 	return epoch, nil
 }
@@ -89,6 +87,21 @@ func (rv *revocations) admit(ctx context.Context, e *issuer.Entry, now time.Time
 // still retained at now.
 func loginRevoked(revokedAt, iat, now time.Time, retention time.Duration) bool {
 	return !revokedAt.IsZero() && now.Sub(revokedAt) <= retention && !iat.After(revokedAt)
+}
+
+// allow counts one mint under l for key, a no-op for the zero limit.
+func (rv *revocations) allow(ctx context.Context, l issuer.MintLimit, key string) error {
+	if l.IsZero() {
+		return nil
+	}
+	res, err := rv.limiter(l).Allow(ctx, key)
+	if err != nil {
+		return err
+	}
+	if !res.Allowed {
+		return &verifier.LimitedError{RetryAfter: res.RetryAfter}
+	}
+	return nil
 }
 
 func (rv *revocations) limiter(l issuer.MintLimit) *ratelimit.Memory {

@@ -2,8 +2,10 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wsticket/wsticket/issuer"
@@ -27,11 +29,70 @@ func (s *Store) Put(ctx context.Context, e *issuer.Entry) error {
 		return fmt.Errorf("redisstore: Put of an unrouted ticket")
 	}
 	keys, args := s.mintArgs(e)
-	res, err := mintScript.Run(ctx, s.client, keys, args...).Slice()
-	if err != nil {
+	if e.IPLimit.IsZero() {
+		res, err := s.runScript(ctx, mintScript, keys, args...).Slice()
+		if err != nil {
+			return err
+		}
+		return mintResult(res)
+	}
+	return s.putLimited(ctx, e, keys, args)
+}
+
+// putLimited is Put with a limit of its own slot (the client IP's): its
+// script and the mint script go in one pipeline, one round trip (on a
+// Cluster, one to each of the two nodes, at once). They cannot see each
+// other's answer, so the IP's limit counts a mint the user's refuses, and
+// a ticket stored while the IP's limit refuses is deleted again (a second
+// round trip on that refusal only); either way it is never handed out.
+func (s *Store) putLimited(ctx context.Context, e *issuer.Entry, keys []string, args []any) error {
+	interval, period := gcraArgs(e.IPLimit)
+	ipKeys := []string{ownLimitKey(s.prefix, "mint:ip:"+e.IPKey)}
+	ipArgs := []any{interval, period, "0"}
+	pipe := s.client.Pipeline()
+	ipCmd := limitScript.EvalSha(ctx, pipe, ipKeys, ipArgs...)
+	mintCmd := mintScript.EvalSha(ctx, pipe, keys, args...)
+	_, _ = pipe.Exec(ctx) // each command's error is read below
+	// A script not loaded on its node did not run: run that one again
+	// (Run loads it), never the other.
+	if isNoScript(ipCmd.Err()) {
+		ipCmd = limitScript.Run(ctx, s.client, ipKeys, ipArgs...)
+	}
+	if isNoScript(mintCmd.Err()) {
+		mintCmd = mintScript.Run(ctx, s.client, keys, args...)
+	}
+	mres, merr := mintCmd.Slice()
+	ires, ierr := ipCmd.Slice()
+	if merr != nil {
+		return merr
+	}
+	if err := mintResult(mres); err != nil {
 		return err
 	}
-	return mintResult(res)
+	if ierr == nil {
+		ierr = mintResult(ires)
+	}
+	if ierr != nil {
+		// Stored, and not to be handed out: free it now rather than at
+		// its expiry (best effort: it is unusable without the ticket).
+		s.client.HDel(ctx, keys[0], string(e.Ref.Hash[:fieldLen]))
+		return ierr
+	}
+	return nil
+}
+
+func isNoScript(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
+}
+
+// gcraArgs are a limit's interval and period in µs, as the scripts take
+// them; (0, 0) for no limit.
+func gcraArgs(l issuer.MintLimit) (interval, period int64) {
+	if l.IsZero() {
+		return 0, 0
+	}
+	period = l.Per.Microseconds()
+	return max(period/int64(l.N), 1), period
 }
 
 func (s *Store) mintArgs(e *issuer.Entry) ([]string, []any) {
@@ -42,11 +103,7 @@ func (s *Store) mintArgs(e *issuer.Entry) ([]string, []any) {
 	if !e.LoginIssuedAt.IsZero() {
 		iat = e.LoginIssuedAt.UnixMilli()
 	}
-	var interval, period int64
-	if !e.Limit.IsZero() {
-		period = e.Limit.Per.Microseconds()
-		interval = max(period/int64(e.Limit.N), 1)
-	}
+	interval, period := gcraArgs(e.Limit)
 	keys := []string{
 		bucketKey(s.prefix, tag, e.Ref.Bucket),
 		stateKey(s.prefix, tag, e.UserID),
@@ -73,6 +130,8 @@ func mintResult(res []any) error {
 			wait, _ = strconv.ParseInt(w, 10, 64)
 		}
 		return &verifier.LimitedError{RetryAfter: max(time.Duration(wait)*time.Microsecond, time.Nanosecond)}
+	case 3:
+		return errors.New("redisstore: mint abandoned") // only a caller that gave up could see it
 	}
 	return fmt.Errorf("redisstore: unexpected mint reply %v", res)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,6 +37,14 @@ type Options struct {
 	// WaitTimeout bounds the wait for replicas. Keep it well below the
 	// client's ReadTimeout and the verifier's timeout. Default: 100ms.
 	WaitTimeout time.Duration
+	// NoAutoPipeline turns auto-pipelining off: each mint and redeem then
+	// goes out on a pooled connection of its own. Default false: mints
+	// and redeems are auto-pipelined (go-redis's AsyncAutoPipeline, see
+	// autopipeline.go), except with WaitReplicas set, which keeps the plain
+	// path because the auto-pipeliner sends WAIT on another connection than
+	// the burn, and except on a client with no auto-pipeliner (such as a
+	// redis.Ring).
+	NoAutoPipeline bool
 	// Now returns the current time, used to trim expired index entries and
 	// to date revocations. Default: time.Now.
 	Now func() time.Time
@@ -54,7 +63,10 @@ type Store struct {
 	ping         time.Duration // a silent subscription is pinged after this
 	now          func() time.Time
 	buckets      *buckets
-	loaded       *sync.Map // node address -> the redeem script is loaded there (WAIT)
+	loaded       *sync.Map            // node address -> the redeem script is loaded there (WAIT)
+	ap           *redis.AutoPipeliner // nil: the plain path
+	degraded     atomic.Bool          // Redis unreachable through ap: the plain path until it answers
+	inFlight     atomic.Int64         // hot-path calls under way; one alone takes the plain path
 }
 
 var _ verifier.Store = (*Store)(nil)
@@ -86,7 +98,14 @@ func New(client redis.UniversalClient, opts *Options) *Store {
 	}
 	var seed [4]byte
 	rand.Read(seed[:]) // never returns an error
+	var ap *redis.AutoPipeliner
+	if !o.NoAutoPipeline && o.WaitReplicas == 0 {
+		// Only an invalid configuration of the client's own
+		// AutoPipelineOptions fails; the plain path serves then.
+		ap, _ = newAutoPipeliner(client)
+	}
 	return &Store{
+		ap:           ap,
 		client:       client,
 		prefix:       o.KeyPrefix,
 		loginKeep:    o.LoginRevocationRetention,

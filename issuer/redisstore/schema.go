@@ -21,6 +21,9 @@ import (
 //	                      longer of the two retentions after the last
 //	                      revocation
 //	<prefix>{T}g:<user>   STRING: the user's mint limit (GCRA TAT, µs)
+//	<prefix>l:{<key>}     STRING: a limit keyed by anything else, such as
+//	                      mint:ip:<ip> (GCRA TAT, µs), in the key's own
+//	                      slot
 //	<prefix>revocations   pub/sub channel of revocations
 //
 // And, from the previous version, read and cleaned up only while its
@@ -46,6 +49,11 @@ func stateKeyPrefix(prefix string, tag uint16) string { return tagPart(prefix, t
 func stateKey(prefix string, tag uint16, user string) string {
 	return stateKeyPrefix(prefix, tag) + user
 }
+
+// ownLimitKey is where a limit keyed by key (not by a user) keeps its
+// state: the key is its own hash tag, so each key of a Cluster is
+// anywhere, one slot each.
+func ownLimitKey(prefix, key string) string { return prefix + "l:{" + key + "}" }
 
 func limitKey(prefix string, tag uint16, user string) string {
 	return tagPart(prefix, tag) + "g:" + user

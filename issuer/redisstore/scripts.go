@@ -15,10 +15,12 @@ import "github.com/redis/go-redis/v9"
 //	      limit period µs
 //
 // It returns {0} when stored, {1} for a revoked login, {2, µs} over the
-// limit with the wait. The user's epoch is appended to the record as
+// limit with the wait, and {3}, doing nothing, for an empty field: a
+// command its caller gave up on (liveArg, autopipeline.go). The user's epoch is appended to the record as
 // protobuf field 11 (tag 0x58, a varint), which is where ticket.Record's
 // own encoding puts it.
 var mintScript = redis.NewScript(`
+if ARGV[1] == '' then return {3} end
 local st = redis.call('HMGET', KEYS[2], 'e', 'l', 'l:' .. ARGV[4])
 local iat, now, keep = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local function revoked(at)
@@ -56,7 +58,8 @@ return {0}
 
 // redeemScript takes one ticket's record out of its bucket and returns it,
 // or nil when there is none or a revocation voided it (burned all the
-// same). It reads the record's user, session and epoch (protobuf fields 1,
+// same). An empty field (a command its caller gave up on: liveArg,
+// autopipeline.go) takes nothing. It reads the record's user, session and epoch (protobuf fields 1,
 // 9 and 11) to find the user's state in the same slot.
 //
 //	KEYS: bucket
@@ -67,6 +70,7 @@ return {0}
 // Redis Cluster checks of a script's keys; declaring a key that does not
 // exist would make a redeem during a slot migration fail with TRYAGAIN.
 var redeemScript = redis.NewScript(`
+if ARGV[1] == '' then return false end
 local rec = redis.call('HGET', KEYS[1], ARGV[1])
 if not rec then return false end
 redis.call('HDEL', KEYS[1], ARGV[1])
@@ -139,4 +143,29 @@ end
 local keep = tonumber(ARGV[5])
 if redis.call('PTTL', KEYS[1]) < keep then redis.call('PEXPIRE', KEYS[1], keep) end
 return ps
+`)
+
+// limitScript is a GCRA rate limit on one key: N events per period in
+// bursts of up to N, the key holding the theoretical arrival time (TAT, µs
+// of Redis's own clock). It is the mint script's per-user limit on a key
+// of its own, for the limits keyed by something else (a client IP).
+//
+//	KEYS: limit
+//	ARGV: interval µs (period / N), period µs, "1" to peek (consume
+//	      nothing)
+//
+// It returns {0} when allowed (and, unless peeking, counted), {2, µs} over
+// the limit with the wait, the codes of mintScript.
+var limitScript = redis.NewScript(`
+local tm = redis.call('TIME')
+local t = tonumber(tm[1]) * 1000000 + tonumber(tm[2])
+local interval, period = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1])) or t
+if tat < t then tat = t end
+local wait = tat + interval - period - t
+if wait > 0 then return {2, string.format('%d', wait)} end
+if ARGV[3] ~= '1' then
+  redis.call('SET', KEYS[1], string.format('%d', tat + interval), 'PX', math.ceil((tat + interval - t) / 1000) + 1)
+end
+return {0}
 `)

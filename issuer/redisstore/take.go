@@ -25,7 +25,7 @@ func (s *Store) Take(ctx context.Context, ref verifier.Ref) ([]byte, error) {
 	var err error
 	if ref.Routed {
 		var v any
-		v, err = redeemScript.Run(ctx, s.client, []string{bucketKey(s.prefix, ref.Tag, ref.Bucket)},
+		v, err = s.runScript(ctx, redeemScript, []string{bucketKey(s.prefix, ref.Tag, ref.Bucket)},
 			ref.Hash[:fieldLen], stateKeyPrefix(s.prefix, ref.Tag)).Result()
 		if err == nil {
 			b, err = recordOf(v)
