@@ -12,7 +12,7 @@
 //
 //   - New(redisstore.New(rdb, nil), nil): the WebSocket server shares
 //     ticketd's Redis (package github.com/wsticket/wsticket/issuer/redisstore).
-//     One GETDEL per redeem, no ticketd round trip. The fastest path.
+//     One script per redeem, no ticketd round trip. The fastest path.
 //   - clientlib.Dial: the server redeems through ticketd's gRPC API and
 //     needs no Redis credentials. *clientlib.Client has the same Redeem
 //     method.
@@ -51,7 +51,7 @@
 // Redis replicates asynchronously: a burn acknowledged by a primary that
 // then fails over can be lost, and the ticket redeemed again until its TTL
 // ends. redisstore.Options.WaitReplicas makes each redeem wait (WAIT, in
-// the same pipeline as the GETDEL) until that many replicas hold the burn,
+// the same pipeline as the redeem script) until that many replicas hold the burn,
 // and fails closed with ErrUnavailable (redisstore.ErrNotReplicated) when
 // they do not in time.
 //
