@@ -132,10 +132,10 @@ func (k *TicketKeys) MintTicket(tag uint16, bucket uint32) string {
 // SigningKeyID returns the ID of the key that signs new tickets.
 func (k *TicketKeys) SigningKeyID() uint8 { return k.mint }
 
-// Tag returns userID's routing tag under the key with ID id (below
-// ticket.Tags, 1024): a keyed hash that only holders of the key can
-// compute, so a ticket carrying it reveals nothing about its user. ok is
-// false for an unknown ID.
+// Tag returns userID's routing tag (below ticket.Tags, 1024) for tickets
+// signed by the key with ID id; ok is false for an unknown ID. The tag is
+// the same under every key, so that revocation state survives a key
+// rotation; it is 10 bits of a hash of the user ID, never the ID.
 func (k *TicketKeys) Tag(id uint8, userID string) (tag uint16, ok bool) {
 	key := k.keys[id]
 	if key == nil {
@@ -146,7 +146,8 @@ func (k *TicketKeys) Tag(id uint8, userID string) (tag uint16, ok bool) {
 
 // Tags returns userID's distinct routing tags under every key, the
 // signing key's first: where a store keeps the user's revocation state,
-// so that a ticket signed by any live key finds it.
+// so that a ticket signed by any live key finds it. Tags no longer depend
+// on the key, so this is one tag; stores keep taking a list.
 func (k *TicketKeys) Tags(userID string) []uint16 {
 	out := make([]uint16, 0, len(k.ids))
 	for _, id := range k.ids {

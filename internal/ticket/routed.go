@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"hash"
+	"sync"
 )
 
 // A routed ticket (the current format) is Prefix followed by the base64url
@@ -44,24 +45,29 @@ type Route struct {
 	Bucket uint32
 }
 
-// Tag returns the routing tag of userID under k: the first bits of an
-// HMAC under a key derived from k's secret, so that it reveals nothing
-// about the user to anyone without the ticket key.
+// Tag returns the routing tag of userID: the first bits of an HMAC of the
+// user ID under a fixed key, the same for every ticket key. It must not
+// change when the ticket keys rotate: a store keeps the user's revocation
+// state under the tag, and a mint under a new key has to find the login
+// revocations made before that key existed. So it is not secret: a ticket
+// tells whoever sees it 10 bits of a hash of its user ID (one of Tags
+// buckets), never the ID. k is not used.
 func (k *MACKey) Tag(userID string) uint16 {
-	h, ok := k.routePool.Get().(hash.Hash)
+	h, ok := routePool.Get().(hash.Hash)
 	if ok {
 		h.Reset()
 	} else {
-		rk := hmac.New(sha256.New, k.secret)
-		rk.Write([]byte(routeLabel))
-		h = hmac.New(sha256.New, rk.Sum(nil))
+		h = hmac.New(sha256.New, []byte(routeLabel))
 	}
 	h.Write([]byte(userID))
 	var full [sha256.Size]byte
 	h.Sum(full[:0])
-	k.routePool.Put(h)
+	routePool.Put(h)
 	return binary.BigEndian.Uint16(full[:2]) % Tags
 }
+
+// routePool holds HMAC states under the fixed routing key (Tag).
+var routePool sync.Pool
 
 // NewRouted returns a fresh routed ticket under the key with ID id.
 func NewRouted(id byte, key *MACKey, r Route) string {

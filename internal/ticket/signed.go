@@ -70,7 +70,6 @@ func FormOf(s string) Form {
 type MACKey struct {
 	secret    []byte
 	pool      sync.Pool // of hash.Hash; no New func, so equal keys compare equal
-	routePool sync.Pool // of hash.Hash under the routing key (Tag)
 }
 
 // NewMACKey returns the MACKey of secret, which it keeps.
