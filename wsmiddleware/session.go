@@ -285,7 +285,13 @@ func (s *Session) renew(res *verifier.Result) {
 	s.mu.Unlock()
 
 	// The connection now stands on the new ticket: revocations that void
-	// it, and only those, close the connection.
+	// it, and only those, close the connection. The old ticket is
+	// untracked first, so a revocation voiding only it cannot close the
+	// connection in between; one voiding the new ticket is still caught,
+	// since track checks the revocations it has just seen.
+	if old != nil {
+		old()
+	}
 	if rv := s.g.c.revoker; rv != nil {
 		untrack := rv.track(res, s.cancel)
 		s.mu.Lock()
@@ -296,9 +302,6 @@ func (s *Session) renew(res *verifier.Result) {
 			s.untrack = untrack
 			s.mu.Unlock()
 		}
-	}
-	if old != nil {
-		old()
 	}
 	s.write(c, authOKFrame(exp))
 }
