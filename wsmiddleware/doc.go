@@ -33,7 +33,7 @@
 //   - Guard.Drain: closes every open socket with 1012, spread over a
 //     window, for deploys.
 //
-// Both take a Redeemer: *verifier.Direct (redeeming in process, straight
+// New takes a Redeemer: *verifier.Direct (redeeming in process, straight
 // from ticketd's Redis: verifier.New(redisstore.New(rdb, nil), nil)) or
 // *clientlib.Client (asking ticketd over gRPC). The handler reads who was
 // admitted with FromContext (behind Require) or from the Session.

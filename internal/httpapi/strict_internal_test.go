@@ -127,6 +127,8 @@ func TestDecodeMessagesNameNoClientKey(t *testing.T) {
 		`{"claims":{"` + secret + `":"a","` + secret + `":"b"}}`,
 		`{"any":{"` + secret + `":1,"` + secret + `":2}}`,
 		`{"` + strings.ToUpper(secret) + `":1}`,
+		`{"` + secret + `":1,"` + secret + `":2}`,
+		`{"inner":{"` + secret + `":1,"` + secret + `":2}}`,
 	} {
 		err := unmarshalStrict([]byte(body), &strictTarget{})
 		if err == nil {

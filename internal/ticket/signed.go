@@ -68,8 +68,8 @@ func FormOf(s string) Form {
 // MACKey is one ticket key ready to sign and check: it keeps its HMAC
 // states in a pool, so a check allocates nothing on the redeem path.
 type MACKey struct {
-	secret    []byte
-	pool      sync.Pool // of hash.Hash; no New func, so equal keys compare equal
+	secret []byte
+	pool   sync.Pool // of hash.Hash; no New func, so equal keys compare equal
 }
 
 // NewMACKey returns the MACKey of secret, which it keeps.

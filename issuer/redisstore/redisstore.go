@@ -25,7 +25,7 @@ type Options struct {
 	// be valid. Default: 24h.
 	LoginRevocationRetention time.Duration
 	// WaitReplicas, when above 0, makes every burn wait until that many
-	// replicas have acknowledged it (Redis WAIT, sent with the GETDEL on
+	// replicas have acknowledged it (Redis WAIT, sent with the redeem script on
 	// the same connection). A burn that fewer replicas acknowledged within
 	// WaitTimeout fails the redeem closed (verifier.ErrUnavailable and
 	// ErrNotReplicated), even though the primary has burned the ticket: an
