@@ -47,17 +47,16 @@ type Session struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	mu        sync.Mutex
-	res       *verifier.Result
-	expires   time.Time // zero: never
-	askAt     time.Time // when not zero, the next reauth frame is due then
-	conn      Conn      // nil until Bind
-	asked     bool      // a reauth frame is outstanding
-	timer     *time.Timer
-	gen       uint64 // invalidates timers that were replaced
-	untrack   func()
-	stopClose func() bool
-	ended     bool
+	mu      sync.Mutex
+	res     *verifier.Result
+	expires time.Time // zero: never
+	askAt   time.Time // when not zero, the next reauth frame is due then
+	conn    Conn      // nil until Bind
+	asked   bool      // a reauth frame is outstanding
+	timer   *time.Timer
+	gen     uint64 // invalidates timers that were replaced
+	untrack func()
+	ended   bool
 }
 
 // sessionKey is the context key of a connection's Session.
@@ -129,7 +128,7 @@ func (s *Session) Bind(c Conn) {
 	}
 	s.conn = c
 	s.scheduleLocked()
-	s.stopClose = context.AfterFunc(s.ctx, func() {
+	context.AfterFunc(s.ctx, func() {
 		if code, reason := CloseCode(context.Cause(s.ctx)); code != 0 {
 			_ = c.Close(code, reason)
 		}

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/verifier"
@@ -82,7 +83,7 @@ func (s *Store) putLimited(ctx context.Context, e *issuer.Entry, keys []string, 
 }
 
 func isNoScript(err error) bool {
-	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
+	return err != nil && redis.HasErrorPrefix(err, "NOSCRIPT")
 }
 
 // gcraArgs are a limit's interval and period in µs, as the scripts take
