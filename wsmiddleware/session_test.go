@@ -387,10 +387,10 @@ func TestSessionReauthRejections(t *testing.T) {
 						logger.Info("refused", "reason", wsmiddleware.Reason(err), "error", err.Error(), "url", r.URL.String())
 					}})
 					s := newLibServer(t, sessionRoute(c.server, g, c.firstMessage))
-					tk := login(t, svc, "alice", "chat", 600*time.Millisecond)
+					tk := login(t, svc, "alice", "chat", 2*time.Second) // long enough for a loaded machine to see reauth before expiry
 					conn, _ := c.open(t, s, tk)
 					if tt.solicit {
-						if f := awaitFrame(t, conn, 2*time.Second); f.Type != "reauth" {
+						if f := awaitFrame(t, conn, 3*time.Second); f.Type != "reauth" {
 							t.Fatalf("got %+v, want reauth", f)
 						}
 					}
