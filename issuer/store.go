@@ -27,7 +27,7 @@ type Store interface {
 	// returns 0.
 	Bucket(tag uint16) uint32
 	// Put stores e.Record until e.ExpiresAt, with the user's current
-	// revocation epoch appended (ticket.AppendEpoch), in one atomic step
+	// revocation epoch added (ticket.WithEpoch), in one atomic step
 	// that first refuses a login revoked at or after e.LoginIssuedAt
 	// (ErrLoginRevoked) and a user over e.Limit (a *verifier.LimitedError).
 	// With e.IPLimit set it also counts the mint against e.IPKey's limit,

@@ -76,8 +76,18 @@ const (
 
 // Marshal appends the protobuf encoding of r (message wsticket.v1.TicketRecord)
 // to b. Claims are written in key order, so equal records encode equally.
+//
+// The fields a Redis redeem script reads come first, at fixed places, so
+// that it finds them without walking the record (see LayoutUserTag): the epoch
+// when set, the user ID, then the session ID, written even when empty.
+// Protobuf fields may come in any order, so any protobuf decoder reads the
+// result as the same message.
 func (r *Record) Marshal(b []byte) []byte {
-	b = appendString(b, fieldUserID, r.UserID)
+	b = appendUint(b, fieldEpoch, r.Epoch)
+	b = appendTag(b, fieldUserID, bytesType)
+	b = appendWireString(b, r.UserID)
+	b = appendTag(b, fieldSession, bytesType)
+	b = appendWireString(b, r.SessionID)
 	if r.ClientIP.IsValid() {
 		ip := r.ClientIP.Unmap().AsSlice()
 		b = appendTag(b, fieldClientIP, bytesType)
@@ -112,12 +122,10 @@ func (r *Record) Marshal(b []byte) []byte {
 			b = appendWireString(b, v)
 		}
 	}
-	b = appendString(b, fieldSession, r.SessionID)
 	sessRel := relative(r.IssuedAt, r.SessionExpiresAt)
 	if sessRel == 0 {
 		b = appendTime(b, fieldSessExp, r.SessionExpiresAt)
 	}
-	b = AppendEpoch(b, r.Epoch)
 	b = appendUint(b, fieldLife, expRel)
 	return appendUint(b, fieldSessLife, sessRel)
 }
@@ -130,17 +138,36 @@ func appendUint(b []byte, num wireNumber, v uint64) []byte {
 	return appendVarint(b, v)
 }
 
-// AppendEpoch appends the epoch field to an encoded record that has none:
-// a store that learns the user's epoch only while it stores the record
-// (inside a Redis script, say) appends it there. Protobuf fields may come
-// in any order, so the result decodes like a record Marshal wrote with the
-// epoch set. Epoch 0 is written as nothing.
-func AppendEpoch(b []byte, epoch uint64) []byte {
+// The layout of a record as Marshal writes it, the prefix a Redis redeem
+// script reads instead of decoding the whole record:
+//
+//	[0x58 varint epoch]  field 11, only when the epoch is not 0
+//	0x0A varint len, user ID      field 1
+//	0x4A varint len, session ID   field 9, even when empty
+//	the other fields
+//
+// A record in another order (from the previous version, or another
+// encoder) is still a valid record: a reader that does not find this
+// prefix decodes the whole record.
+const (
+	LayoutEpochTag   = 0x58 // field 11, varint
+	LayoutUserTag    = 0x0A // field 1, bytes
+	LayoutSessionTag = 0x4A // field 9, bytes
+)
+
+// WithEpoch returns the encoded record b, which has no epoch, with the
+// epoch field put first, where Marshal puts it (see LayoutUserTag): a store that
+// learns the user's epoch only while it stores the record (inside a Redis
+// script, say) adds it there. Epoch 0 is written as nothing, and b is
+// returned as it is.
+func WithEpoch(b []byte, epoch uint64) []byte {
 	if epoch == 0 {
 		return b
 	}
-	b = appendTag(b, fieldEpoch, varintType)
-	return appendVarint(b, epoch)
+	out := make([]byte, 0, 1+sizeVarint(epoch)+len(b))
+	out = appendTag(out, fieldEpoch, varintType)
+	out = appendVarint(out, epoch)
+	return append(out, b...)
 }
 
 // relative returns t as a lifetime from issued in milliseconds (written

@@ -62,7 +62,7 @@ func toProto(r *ticket.Record) *ticketv1.TicketRecord {
 var issued = time.UnixMilli(1_900_000_000_123)
 
 // codecCases are records that must survive the codec and agree byte for
-// byte with the generated message.
+// byte with the generated message (in the layout of ticket.LayoutUserTag).
 var codecCases = []struct {
 	name string
 	rec  ticket.Record
@@ -144,12 +144,27 @@ func TestRecordMatchesProto(t *testing.T) {
 	for _, tc := range codecCases {
 		t.Run(tc.name, func(t *testing.T) {
 			msg := toProto(&tc.rec)
-			want, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
+			// The layout (ticket.LayoutUserTag): epoch, user and session
+			// first, user and session even when empty, then the other
+			// fields in the generated code's order.
+			var want []byte
+			if tc.rec.Epoch != 0 {
+				want = protowire.AppendTag(want, 11, protowire.VarintType)
+				want = protowire.AppendVarint(want, tc.rec.Epoch)
+			}
+			want = protowire.AppendTag(want, 1, protowire.BytesType)
+			want = protowire.AppendString(want, tc.rec.UserID)
+			want = protowire.AppendTag(want, 9, protowire.BytesType)
+			want = protowire.AppendString(want, tc.rec.SessionID)
+			rest := proto.Clone(msg).(*ticketv1.TicketRecord)
+			rest.UserId, rest.SessionId, rest.Epoch = "", "", 0
+			tail, err := proto.MarshalOptions{Deterministic: true}.Marshal(rest)
 			if err != nil {
 				t.Fatal(err)
 			}
+			want = append(want, tail...)
 			if got := tc.rec.Marshal(nil); !bytes.Equal(got, want) {
-				t.Fatalf("Marshal differs from the generated message:\n got %x\nwant %x", got, want)
+				t.Fatalf("Marshal differs from the generated message in the layout:\n got %x\nwant %x", got, want)
 			}
 
 			// Bytes from any protobuf encoder decode to the same record.
@@ -279,6 +294,30 @@ func TestRecordTruncated(t *testing.T) {
 	}
 }
 
+// TestRecordLayoutTags keeps the layout's tag bytes, which the Redis
+// redeem script compares with numbers of its own, equal to the fields'
+// protobuf tags.
+func TestRecordLayoutTags(t *testing.T) {
+	for _, tc := range []struct {
+		got  byte
+		num  protowire.Number
+		typ  protowire.Type
+		name string
+	}{
+		{ticket.LayoutEpochTag, 11, protowire.VarintType, "epoch"},
+		{ticket.LayoutUserTag, 1, protowire.BytesType, "user"},
+		{ticket.LayoutSessionTag, 9, protowire.BytesType, "session"},
+	} {
+		if want := protowire.AppendTag(nil, tc.num, tc.typ); len(want) != 1 || want[0] != tc.got {
+			t.Errorf("%s tag = %#x, want %x", tc.name, tc.got, want)
+		}
+	}
+	r := ticket.Record{UserID: "u", Epoch: 3, Origin: "https://a.example"}
+	if got := ticket.WithEpoch((&ticket.Record{UserID: "u", Origin: "https://a.example"}).Marshal(nil), 3); !bytes.Equal(got, r.Marshal(nil)) {
+		t.Errorf("WithEpoch(Marshal without epoch) = %x, want Marshal with it %x", got, r.Marshal(nil))
+	}
+}
+
 // TestRecordZeroTime checks that 0 ms, written explicitly by an encoder
 // with field presence, reads as the zero time, as an absent field does.
 func TestRecordZeroTime(t *testing.T) {
@@ -290,7 +329,8 @@ func TestRecordZeroTime(t *testing.T) {
 	if err != nil || !r.IssuedAt.IsZero() || !r.ExpiresAt.IsZero() {
 		t.Fatalf("Unmarshal(explicit zero times) = %+v, %v; want zero times", r, err)
 	}
-	if got := r.Marshal(nil); len(got) != 0 {
-		t.Fatalf("zero times re-encode as %x, want nothing", got)
+	// Only the (empty) user and session the layout always writes.
+	if got := r.Marshal(nil); !bytes.Equal(got, []byte{ticket.LayoutUserTag, 0, ticket.LayoutSessionTag, 0}) {
+		t.Fatalf("zero times re-encode as %x, want only an empty user and session", got)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,7 +108,7 @@ func (s *Store) check(ctx context.Context) error {
 func (s *Store) Bucket(uint16) uint32 { return 0 }
 
 // Put implements issuer.Store: it refuses a revoked login and a user over
-// e.Limit, then stores the record with the user's epoch appended.
+// e.Limit, then stores the record with the user's epoch added (ticket.WithEpoch).
 func (s *Store) Put(ctx context.Context, e *issuer.Entry) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -128,7 +127,7 @@ func (s *Store) Put(ctx context.Context, e *issuer.Entry) error {
 	if _, dup := sh.m[hash]; dup {
 		s.count.Add(-1) // replaced, not added
 	}
-	sh.m[hash] = entry{rec: ticket.AppendEpoch(slices.Clip(e.Record), epoch), userID: e.UserID, session: e.SessionID, epoch: epoch, exp: e.ExpiresAt}
+	sh.m[hash] = entry{rec: ticket.WithEpoch(e.Record, epoch), userID: e.UserID, session: e.SessionID, epoch: epoch, exp: e.ExpiresAt}
 	sh.mu.Unlock()
 	return nil
 }

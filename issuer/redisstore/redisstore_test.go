@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -12,12 +13,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/wsticket/wsticket/internal/redistest"
 	"github.com/wsticket/wsticket/internal/storetest"
 	"github.com/wsticket/wsticket/internal/ticket"
 	"github.com/wsticket/wsticket/issuer"
 	"github.com/wsticket/wsticket/issuer/redisstore"
+	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
 	"github.com/wsticket/wsticket/verifier"
 )
 
@@ -465,4 +468,75 @@ func TestRollingUpgrade(t *testing.T) {
 	if _, err := within.Redeem(ctx, req); !errors.Is(err, verifier.ErrUnknown) {
 		t.Errorf("old ticket after a revocation: %v, want ErrUnknown", err)
 	}
+}
+
+// TestRollingUpgradeRecordLayout: records of the current ticket format
+// that the previous version stored (fields in number order, the epoch
+// appended at the end, where the redeem script's prefix read does not find
+// them) are still read whole: a revoked session's ticket is voided, and one
+// minted after a revocation is admitted.
+func TestRollingUpgradeRecordLayout(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	ctx := t.Context()
+	svc := newService(t, redisstore.New(c, nil), nil)
+	// mintOld mints a ticket and rewrites its record as the previous
+	// version laid it out: the generated code's field order.
+	mintOld := func(session string) string {
+		t.Helper()
+		req := mintReq
+		req.SessionID = session
+		req.LoginIssuedAt = time.Now().Add(time.Second)
+		m, err := svc.Mint(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, field, ok := redisstore.RecordKey("", m.Ticket)
+		if !ok {
+			t.Fatal("RecordKey: not a ticket")
+		}
+		cur, err := c.HGet(ctx, key, field).Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := ticket.Unmarshal(cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old, err := proto.Marshal(&ticketv1.TicketRecord{
+			UserId: r.UserID, ClientIp: r.ClientIP.AsSlice(), IpBinding: ticketv1.IPBinding(r.Binding),
+			Origin: r.Origin, Audience: r.Audience, IssuedAtMs: r.IssuedAt.UnixMilli(),
+			ExpiresAtMs: r.ExpiresAt.UnixMilli(), Claims: r.Claims, SessionId: r.SessionID, Epoch: r.Epoch,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.HasPrefix(old, []byte{ticket.LayoutUserTag, byte(len(r.UserID))}) && old[2+len(r.UserID)] == ticket.LayoutSessionTag {
+			t.Fatal("the old layout looks like the new one")
+		}
+		if err := c.HSet(ctx, key, field, old).Err(); err != nil {
+			t.Fatal(err)
+		}
+		return m.Ticket
+	}
+	check := func(name, tk string, want error) {
+		t.Helper()
+		res, err := redeem(t, svc, tk)
+		if !errors.Is(err, want) || (err == nil && res.UserID != "alice") {
+			t.Errorf("%s: Redeem = %+v, %v; want %v", name, res, err, want)
+		}
+	}
+	s1, s2 := mintOld("s1"), mintOld("s2")
+	if _, err := svc.RevokeLogins(ctx, "alice", "s1"); err != nil {
+		t.Fatal(err)
+	}
+	epoch1 := mintOld("s2")
+	check("revoked session", s1, verifier.ErrUnknown)
+	check("other session", s2, nil)
+	if _, err := svc.RevokeUser(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	epoch2 := mintOld("s2")
+	check("epoch 1 at the end, user revoked since", epoch1, verifier.ErrUnknown)
+	check("epoch 2 at the end, minted after the revocation", epoch2, nil)
 }
