@@ -92,7 +92,7 @@ func ParseRouted(s string, keyFor func(id byte) *MACKey) (id byte, r Route, ok b
 		return 0, Route{}, false
 	}
 	var b [routedBytes]byte
-	if n, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(s[len(Prefix):])); err != nil || n != routedBytes {
+	if n, err := strictB64.Decode(b[:], []byte(s[len(Prefix):])); err != nil || n != routedBytes {
 		return 0, Route{}, false
 	}
 	r = Route{Tag: binary.BigEndian.Uint16(b[1:3]), Bucket: binary.BigEndian.Uint32(b[3:7])}

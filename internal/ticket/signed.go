@@ -57,7 +57,7 @@ func FormOf(s string) Form {
 		}
 	case len(s) == SignedLen && s[:len(Prefix)] == Prefix:
 		var b [signedBytes]byte
-		n, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(s[len(Prefix):]))
+		n, err := strictB64.Decode(b[:], []byte(s[len(Prefix):]))
 		if err == nil && n == signedBytes {
 			return FormSigned
 		}
@@ -121,7 +121,7 @@ func VerifySigned(s string, keyFor func(id byte) *MACKey) bool {
 		return false
 	}
 	var b [signedBytes]byte
-	if n, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(s[len(Prefix):])); err != nil || n != signedBytes {
+	if n, err := strictB64.Decode(b[:], []byte(s[len(Prefix):])); err != nil || n != signedBytes {
 		return false
 	}
 	key := keyFor(b[0])

@@ -14,6 +14,11 @@ const Prefix = "wst_"
 // randomBytes is the entropy of a ticket: 256 bits.
 const randomBytes = 32
 
+// strictB64 decodes tickets: base64url without padding, refusing
+// non-canonical trailing bits, so one ticket has one spelling. Made once:
+// Encoding.Strict returns a new copy on every call.
+var strictB64 = base64.RawURLEncoding.Strict()
+
 // Len is the length of every ticket: the prefix plus 43 base64url characters.
 var Len = len(Prefix) + base64.RawURLEncoding.EncodedLen(randomBytes)
 
@@ -47,7 +52,7 @@ func validLegacy(s string) bool {
 	// Strict rejects non-zero spare bits in the last character, so one
 	// ticket has exactly one spelling.
 	var b [randomBytes]byte
-	n, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(s[len(Prefix):]))
+	n, err := strictB64.Decode(b[:], []byte(s[len(Prefix):]))
 	return err == nil && n == randomBytes
 }
 

@@ -103,10 +103,14 @@ func (s *Store) runScript(ctx context.Context, sc *redis.Script, keys []string, 
 	cmdArgs = append(cmdArgs, live)
 	cmdArgs = append(cmdArgs, args[1:]...)
 	cmd := redis.NewCmd(ctx, cmdArgs...)
-	wait, cancel := context.WithTimeout(ctx, autoPipelineWait)
+	wait := ctx
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > autoPipelineWait {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithTimeout(ctx, autoPipelineWait)
+		defer cancel()
+	}
 	err := s.ap.Submit(ctx, cmd).WaitContext(wait)
 	gaveUp := wait.Err() != nil
-	cancel()
 	if err != nil {
 		if gaveUp {
 			live.gone.Store(true)
@@ -144,7 +148,11 @@ func (a *liveArg) MarshalBinary() ([]byte, error) {
 // autoPipelineWait bounds the wait for an auto-pipelined command, as the
 // socket read timeout of ticketd's clients bounds a plain one: a reply not
 // there by then fails the call (closed) and degrades the store to the
-// plain path.
+// plain path. It must stay below the callers' own deadlines (2 s by
+// default): while Redis is down, a batch waits out its retries, and a
+// caller bound only by its deadline would wait all of it
+// (TestVerifierFailsClosedWhenRedisStops). A caller whose deadline comes
+// sooner waits on its own context, without a timer of the store's.
 const autoPipelineWait = time.Second
 
 func bytesOf(v any) []byte {
