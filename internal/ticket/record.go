@@ -78,16 +78,14 @@ const (
 // to b. Claims are written in key order, so equal records encode equally.
 //
 // The fields a Redis redeem script reads come first, at fixed places, so
-// that it finds them without walking the record (see LayoutUserTag): the epoch
-// when set, the user ID, then the session ID, written even when empty.
+// that it finds them without walking the record (see LayoutIssuedTag).
 // Protobuf fields may come in any order, so any protobuf decoder reads the
-// result as the same message.
+// result as the same message, and the layout costs no byte.
 func (r *Record) Marshal(b []byte) []byte {
 	b = appendUint(b, fieldEpoch, r.Epoch)
-	b = appendTag(b, fieldUserID, bytesType)
-	b = appendWireString(b, r.UserID)
-	b = appendTag(b, fieldSession, bytesType)
-	b = appendWireString(b, r.SessionID)
+	b = appendTime(b, fieldIssued, r.IssuedAt)
+	b = appendString(b, fieldUserID, r.UserID)
+	b = appendString(b, fieldSession, r.SessionID)
 	if r.ClientIP.IsValid() {
 		ip := r.ClientIP.Unmap().AsSlice()
 		b = appendTag(b, fieldClientIP, bytesType)
@@ -99,7 +97,6 @@ func (r *Record) Marshal(b []byte) []byte {
 	}
 	b = appendString(b, fieldOrigin, r.Origin)
 	b = appendString(b, fieldAudience, r.Audience)
-	b = appendTime(b, fieldIssued, r.IssuedAt)
 	expRel := relative(r.IssuedAt, r.ExpiresAt)
 	if expRel == 0 {
 		b = appendTime(b, fieldExpires, r.ExpiresAt)
@@ -141,22 +138,26 @@ func appendUint(b []byte, num wireNumber, v uint64) []byte {
 // The layout of a record as Marshal writes it, the prefix a Redis redeem
 // script reads instead of decoding the whole record:
 //
-//	[0x58 varint epoch]  field 11, only when the epoch is not 0
+//	[0x58 varint]                 field 11, the epoch, when not 0
+//	0x30 varint                   field 6, the issue time
 //	0x0A varint len, user ID      field 1
-//	0x4A varint len, session ID   field 9, even when empty
+//	[0x4A varint len, session ID] field 9, when not empty
 //	the other fields
 //
-// A record in another order (from the previous version, or another
-// encoder) is still a valid record: a reader that does not find this
-// prefix decodes the whole record.
+// The issue time comes before the user only in this layout: records of
+// the previous version (and of generic protobuf encoders) start with the
+// user ID, and have the session and epoch further on. A reader that does
+// not find this prefix decodes the whole record; so does one of a record
+// without an issue time.
 const (
 	LayoutEpochTag   = 0x58 // field 11, varint
+	LayoutIssuedTag  = 0x30 // field 6, varint
 	LayoutUserTag    = 0x0A // field 1, bytes
 	LayoutSessionTag = 0x4A // field 9, bytes
 )
 
 // WithEpoch returns the encoded record b, which has no epoch, with the
-// epoch field put first, where Marshal puts it (see LayoutUserTag): a store that
+// epoch field put first, where Marshal puts it (see LayoutIssuedTag): a store that
 // learns the user's epoch only while it stores the record (inside a Redis
 // script, say) adds it there. Epoch 0 is written as nothing, and b is
 // returned as it is.
