@@ -419,3 +419,19 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+// A Config built in code leaves the session claim empty for the default,
+// "sid": a user claim of "sid" then conflicts with it, and Validate says so
+// before anything is built, as it does for the same conflict set by name.
+func TestValidateDefaultSessionClaim(t *testing.T) {
+	t.Parallel()
+	cfg := parse(t, nil, map[string]string{"TICKETD_DEV": "true"})
+	cfg.JWTUserClaim, cfg.JWTSessionClaim = "sid", ""
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "TICKETD_JWT_SESSION_CLAIM (--jwt-session-claim): ") {
+		t.Fatalf("Validate with user claim sid and the default session claim: %v; want the session claim named", err)
+	}
+	cfg.JWTSessionClaim = "login"
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("Validate with user claim sid, session claim login: %v", err)
+	}
+}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/wsticket/wsticket/internal/auth"
 )
 
 // devSecrets is what --dev generated or took from the environment.
@@ -57,16 +56,8 @@ func (d *devSecrets) login(ttl time.Duration) (string, error) {
 	cfg := &d.cfg
 	now := time.Now()
 	claims := jwt.MapClaims{"iat": now.Unix(), "exp": now.Add(ttl).Unix()}
-	sessionClaim := cfg.JWTSessionClaim
-	if sessionClaim == "" {
-		sessionClaim = auth.DefaultSessionClaim
-	}
-	claims[sessionClaim] = d.sessionID
-	userClaim := cfg.JWTUserClaim
-	if userClaim == "" {
-		userClaim = "sub"
-	}
-	claims[userClaim] = DevUser
+	claims[cfg.sessionClaim()] = d.sessionID
+	claims[cfg.userClaim()] = DevUser
 	if cfg.JWTIssuer != "" {
 		claims["iss"] = cfg.JWTIssuer
 	}

@@ -93,19 +93,29 @@ func (c *Config) checkJWT() error {
 	if err := auth.CheckCopyClaims(c.JWTCopyClaims, c.userClaim()); err != nil {
 		return fmt.Errorf("%s: %w", varJWTCopyClaims, err)
 	}
-	if c.JWTSessionClaim != "" {
-		if err := auth.CheckSessionClaim(c.JWTSessionClaim, c.userClaim()); err != nil {
-			return fmt.Errorf("%s: %w", varJWTSession, err)
-		}
+	// Checked with the default too: a Config built in code with the user
+	// claim "sid" and no session claim would otherwise fail only when the
+	// login verifier is built.
+	if err := auth.CheckSessionClaim(c.sessionClaim(), c.userClaim()); err != nil {
+		return fmt.Errorf("%s: %w", varJWTSession, err)
 	}
 	return nil
 }
 
+// userClaim and sessionClaim are the claims in effect: the configured
+// ones, or auth's defaults for a Config that leaves them empty.
 func (c *Config) userClaim() string {
 	if c.JWTUserClaim == "" {
 		return "sub"
 	}
 	return c.JWTUserClaim
+}
+
+func (c *Config) sessionClaim() string {
+	if c.JWTSessionClaim == "" {
+		return auth.DefaultSessionClaim
+	}
+	return c.JWTSessionClaim
 }
 
 // checkTLS: the TLS files that need one another.

@@ -57,9 +57,10 @@ import (
 // between goroutines cost more than its round trip (measured by make
 // bench: an auto-pipelined GETDEL at c=1 is about 1.6 times a plain one).
 //
-// The mint with a per-IP limit (two scripts in two slots) stays an explicit
-// pipeline: two commands submitted one after the other may be flushed in
-// two batches, and one round trip per mint is the promise.
+// On a Cluster, the mint with a per-IP limit (two scripts in two slots)
+// stays an explicit pipeline: two commands submitted one after the other
+// may be flushed in two batches, and one round trip per mint is the
+// promise. On one node the mint script counts the IP's limit itself.
 
 // asyncPipeliner is what has an auto-pipeliner: *redis.Client (standalone
 // and Sentinel) and *redis.ClusterClient.

@@ -23,14 +23,20 @@ const hashMargin = time.Second
 
 // Put implements issuer.Store with one script (mintScript) on the slot of
 // the user's tag: the login revocation check, the user's mint limit, the
-// epoch and the store, atomically. A ticket not stored (an error) was never
-// handed out.
+// epoch and the store, atomically, and on a single node (standalone or
+// Sentinel) the client IP's limit too. A ticket not stored (an error) was
+// never handed out.
 func (s *Store) Put(ctx context.Context, e *issuer.Entry) error {
 	if !e.Ref.Routed {
 		return fmt.Errorf("redisstore: Put of an unrouted ticket")
 	}
 	keys, args := s.mintArgs(e)
-	if e.IPLimit.IsZero() {
+	if !e.IPLimit.IsZero() && s.singleNode {
+		interval, period := gcraArgs(e.IPLimit)
+		keys = append(keys, s.ipLimitKey(e.IPKey))
+		args = append(args, interval, period)
+	}
+	if e.IPLimit.IsZero() || s.singleNode {
 		res, err := s.runScript(ctx, mintScript, keys, args...).Slice()
 		if err != nil {
 			return err
@@ -40,15 +46,15 @@ func (s *Store) Put(ctx context.Context, e *issuer.Entry) error {
 	return s.putLimited(ctx, e, keys, args)
 }
 
-// putLimited is Put with a limit of its own slot (the client IP's): its
-// script and the mint script go in one pipeline, one round trip (on a
-// Cluster, one to each of the two nodes, at once). They cannot see each
+// putLimited is Put on a Cluster with a limit of its own slot (the client
+// IP's): its script and the mint script go in one pipeline, one round trip
+// (one to each of the two nodes, at once). They cannot see each
 // other's answer, so the IP's limit counts a mint the user's refuses, and
 // a ticket stored while the IP's limit refuses is deleted again (a second
 // round trip on that refusal only); either way it is never handed out.
 func (s *Store) putLimited(ctx context.Context, e *issuer.Entry, keys []string, args []any) error {
 	interval, period := gcraArgs(e.IPLimit)
-	ipKeys := []string{ownLimitKey(s.prefix, "mint:ip:"+e.IPKey)}
+	ipKeys := []string{s.ipLimitKey(e.IPKey)}
 	ipArgs := []any{interval, period, "0"}
 	pipe := s.client.Pipeline()
 	ipCmd := limitScript.EvalSha(ctx, pipe, ipKeys, ipArgs...)
@@ -81,6 +87,9 @@ func (s *Store) putLimited(ctx context.Context, e *issuer.Entry, keys []string, 
 	}
 	return nil
 }
+
+// ipLimitKey is where the mint limit of a client IP key is kept.
+func (s *Store) ipLimitKey(ipKey string) string { return ownLimitKey(s.prefix, "mint:ip:"+ipKey) }
 
 func isNoScript(err error) bool {
 	return err != nil && redis.HasErrorPrefix(err, "NOSCRIPT")

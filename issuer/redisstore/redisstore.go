@@ -67,6 +67,7 @@ type Store struct {
 	ap           *redis.AutoPipeliner // nil: the plain path
 	degraded     atomic.Bool          // Redis unreachable through ap: the plain path until it answers
 	inFlight     atomic.Int64         // hot-path calls under way; one alone takes the plain path
+	singleNode   bool                 // every key on one node (standalone, Sentinel): a script may span slots
 }
 
 var _ verifier.Store = (*Store)(nil)
@@ -104,7 +105,11 @@ func New(client redis.UniversalClient, opts *Options) *Store {
 		// AutoPipelineOptions fails; the plain path serves then.
 		ap, _ = newAutoPipeliner(client)
 	}
+	// A *redis.Client is one node (a failover client too); a Cluster or
+	// a Ring spreads keys over nodes by slot or hash tag.
+	_, singleNode := client.(*redis.Client)
 	return &Store{
+		singleNode:   singleNode,
 		ap:           ap,
 		client:       client,
 		prefix:       o.KeyPrefix,

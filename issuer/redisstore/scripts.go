@@ -6,22 +6,46 @@ import "github.com/redis/go-redis/v9"
 // go-redis runs them with EVALSHA, loading them on a NOSCRIPT.
 
 // mintScript stores one ticket, after the checks that must see the same
-// state: the login is not revoked, and the user's mint limit allows it.
+// state: the login is not revoked, and the user's mint limit allows it;
+// and, on a store whose keys all live on one node (not a Cluster), the
+// client IP's mint limit first, so that a mint with the default limits is
+// one command, which auto-pipelines (putLimited keeps the two-script
+// pipeline for a Cluster, where that limit's key is in a slot of its own).
 //
-//	KEYS: bucket, state, limit
+//	KEYS: bucket, state, limit[, IP limit]
 //	ARGV: field, record (without epoch), hash TTL ms, session id or "",
 //	      login issued at (Unix ms, 0 unknown), now (Unix ms), login
 //	      revocation retention ms, limit interval µs (0: no limit),
-//	      limit period µs
+//	      limit period µs[, IP limit interval µs, IP limit period µs]
 //
-// It returns {0} when stored, {1} for a revoked login, {2, µs} over the
+// It returns {0} when stored, {1} for a revoked login, {2, µs} over a
 // limit with the wait, and {3}, doing nothing, for an empty field: a
-// command its caller gave up on (liveArg, autopipeline.go). The user's
-// epoch is put in front of the record as protobuf field 11 (tag 0x58, a
-// varint), where ticket.Record.Marshal puts it (ticket.WithEpoch), so
-// that redeemScript finds it there.
+// command its caller gave up on (liveArg, autopipeline.go). The IP's
+// limit counts a mint that the checks after it refuse, as it does on a
+// Cluster. The user's epoch is put in front of the record as protobuf
+// field 11 (tag 0x58, a varint), where ticket.Record.Marshal puts it
+// (ticket.WithEpoch), so that redeemScript finds it there. The limits are
+// GCRA, as limitScript's.
 var mintScript = redis.NewScript(`
 if ARGV[1] == '' then return {3} end
+local interval = tonumber(ARGV[8])
+local gcra
+if KEYS[4] or interval > 0 then
+  local tm = redis.call('TIME')
+  local t = tonumber(tm[1]) * 1000000 + tonumber(tm[2])
+  gcra = function(key, interval, period)
+    local tat = tonumber(redis.call('GET', key)) or t
+    if tat < t then tat = t end
+    local wait = tat + interval - period - t
+    if wait > 0 then return string.format('%d', wait) end
+    redis.call('SET', key, string.format('%d', tat + interval), 'PX', math.ceil((tat + interval - t) / 1000) + 1)
+    return nil
+  end
+end
+if KEYS[4] then
+  local wait = gcra(KEYS[4], tonumber(ARGV[10]), tonumber(ARGV[11]))
+  if wait then return {2, wait} end
+end
 local st = redis.call('HMGET', KEYS[2], 'e', 'l', 'l:' .. ARGV[4])
 local iat, now, keep = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local function revoked(at)
@@ -29,15 +53,9 @@ local function revoked(at)
   return at ~= nil and now - at <= keep and iat <= at
 end
 if revoked(st[2]) or (ARGV[4] ~= '' and revoked(st[3])) then return {1} end
-local interval = tonumber(ARGV[8])
 if interval > 0 then
-  local tm = redis.call('TIME')
-  local t = tonumber(tm[1]) * 1000000 + tonumber(tm[2])
-  local tat = tonumber(redis.call('GET', KEYS[3])) or t
-  if tat < t then tat = t end
-  local wait = tat + interval - tonumber(ARGV[9]) - t
-  if wait > 0 then return {2, string.format('%d', wait)} end
-  redis.call('SET', KEYS[3], string.format('%d', tat + interval), 'PX', math.ceil((tat + interval - t) / 1000) + 1)
+  local wait = gcra(KEYS[3], interval, tonumber(ARGV[9]))
+  if wait then return {2, wait} end
 end
 local rec = ARGV[2]
 local e = tonumber(st[1]) or 0
