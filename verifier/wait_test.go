@@ -308,8 +308,8 @@ func BenchmarkRedeemWait(b *testing.B) {
 		name string
 		opts *redisstore.Options
 	}{
-		{"getdel", nil},
-		{"getdel+wait1", &redisstore.Options{WaitReplicas: 1}},
+		{"redeem", nil},
+		{"redeem+wait1", &redisstore.Options{WaitReplicas: 1}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			tickets := make([]string, b.N)
