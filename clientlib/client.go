@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/peer"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
 	"github.com/wsticket/wsticket/verifier"
@@ -139,6 +140,17 @@ type IssueRequest struct {
 	Origin   string
 	Audience string
 	Claims   map[string]string
+	// SessionID is the user's login session, recorded in the ticket and
+	// in the socket it opens, so that RevokeLogins of that session ends
+	// both; "" when none. It must pass verifier.CheckSessionID.
+	SessionID string
+	// SessionExpiresAt is when the user's login expires: the ticket never
+	// outlives it, and an expired login mints nothing. Zero: unknown.
+	SessionExpiresAt time.Time
+	// LoginIssuedAt is when the user's login was issued: a login issued
+	// at or before a revocation of the user's (or the session's) logins
+	// mints nothing (ErrLoginRevoked). Zero counts as issued before any.
+	LoginIssuedAt time.Time
 }
 
 // Issued is a ticket ticketd minted. Ticket is a secret: never log it.
@@ -152,9 +164,15 @@ type Issued struct {
 // grant, or an Origin ticketd does not allow) and ErrInvalid; a rate limit
 // is a *verifier.LimitedError.
 func (c *Client) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
-	in := &ticketv1.IssueTicketRequest{UserId: req.UserID, Origin: req.Origin, Audience: req.Audience, Claims: req.Claims}
+	in := &ticketv1.IssueTicketRequest{UserId: req.UserID, Origin: req.Origin, Audience: req.Audience, Claims: req.Claims, SessionId: req.SessionID}
 	if req.ClientIP.IsValid() {
 		in.ClientIp = req.ClientIP.String()
+	}
+	if !req.SessionExpiresAt.IsZero() {
+		in.SessionExpiresAt = timestamppb.New(req.SessionExpiresAt)
+	}
+	if !req.LoginIssuedAt.IsZero() {
+		in.LoginIssuedAt = timestamppb.New(req.LoginIssuedAt)
 	}
 	ctx, cancel := c.ctx(ctx)
 	defer cancel()

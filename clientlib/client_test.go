@@ -288,3 +288,52 @@ func TestErrorsDoNotLeakKey(t *testing.T) {
 		t.Errorf("error %v, want ErrUnauthenticated", err)
 	}
 }
+
+// A service minting on a user's behalf passes the login's session: the
+// ticket carries it to the redeemer, its expiry caps the ticket, and a
+// revocation of that session's logins stops the next mint for a login
+// issued before it, while a later login and another session still mint.
+func TestIssueSession(t *testing.T) {
+	t.Parallel()
+	m := startTicketd(t)
+	c := dial(t, m.GRPCAddr(), clientlib.Options{ServiceKey: serviceKey})
+	loginAt := time.Now().Add(-time.Minute)
+	sessExp := time.Now().Add(10 * time.Second).Truncate(time.Millisecond)
+	req := clientlib.IssueRequest{UserID: "alice", ClientIP: userIP, Audience: audience,
+		SessionID: "s-1", SessionExpiresAt: sessExp, LoginIssuedAt: loginAt}
+	issued, err := c.Issue(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if issued.ExpiresAt.After(sessExp) {
+		t.Errorf("ticket expires %v, after its login (%v)", issued.ExpiresAt, sessExp)
+	}
+	res, err := c.Redeem(t.Context(), verifier.Request{Ticket: issued.Ticket, ClientIP: userIP, Audience: audience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SessionID != "s-1" || !res.SessionExpiresAt.Equal(sessExp) {
+		t.Errorf("redeemed session %q expiring %v, want s-1 expiring %v", res.SessionID, res.SessionExpiresAt, sessExp)
+	}
+	if _, err := c.RevokeLogins(t.Context(), "alice", "s-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Issue(t.Context(), req); !errors.Is(err, clientlib.ErrLoginRevoked) {
+		t.Errorf("Issue for the revoked session: %v, want ErrLoginRevoked", err)
+	}
+	relogin := req
+	relogin.LoginIssuedAt = time.Now().Add(time.Second) // a new login of the same session, after the revocation
+	if _, err := c.Issue(t.Context(), relogin); err != nil {
+		t.Errorf("Issue for a login issued after the revocation: %v", err)
+	}
+	other := req
+	other.SessionID = "s-2"
+	if _, err := c.Issue(t.Context(), other); err != nil {
+		t.Errorf("Issue for another session: %v", err)
+	}
+	expired := other
+	expired.SessionExpiresAt = time.Now().Add(-time.Second)
+	if _, err := c.Issue(t.Context(), expired); !errors.Is(err, clientlib.ErrInvalid) {
+		t.Errorf("Issue for an expired login: %v, want ErrInvalid", err)
+	}
+}
