@@ -148,7 +148,9 @@ func appendUint(b []byte, num wireNumber, v uint64) []byte {
 // the previous version (and of generic protobuf encoders) start with the
 // user ID, and have the session and epoch further on. A reader that does
 // not find this prefix decodes the whole record; so does one of a record
-// without an issue time.
+// without an issue time. A reader of the prefix assumes each field appears
+// once, as Marshal writes it (a protobuf decoder keeps the last of
+// repeated fields): only ticketd writes records.
 const (
 	LayoutEpochTag   = 0x58 // field 11, varint
 	LayoutIssuedTag  = 0x30 // field 6, varint

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -538,4 +539,56 @@ func TestRollingUpgradeRecordLayout(t *testing.T) {
 	epoch2 := mintOld("s2")
 	check("epoch 1 at the end, user revoked since", epoch1, verifier.ErrUnknown)
 	check("epoch 2 at the end, minted after the revocation", epoch2, nil)
+}
+
+// TestRedeemLongIDs: the redeem script reads a user or session ID of 128
+// bytes or more (a 2-byte length varint) by walking the record, not at the
+// fixed places; a revocation of such a user or session still voids its
+// tickets, and the same user's other sessions are still admitted. Without
+// it, dropping the script's "< 128" guards (which makes it read a wrong
+// user or session, so it never finds the revocation) passes every other
+// redisstore and crossboundary test.
+func TestRedeemLongIDs(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	ctx := t.Context()
+	svc := newService(t, redisstore.New(c, nil), nil)
+	mint := func(user, session string) string {
+		t.Helper()
+		req := mintReq
+		req.UserID, req.SessionID = user, session
+		req.LoginIssuedAt = time.Now().Add(time.Hour) // not refused by the login revocation
+		m, err := svc.Mint(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Ticket
+	}
+	check := func(name, tk, user string, want error) {
+		t.Helper()
+		res, err := redeem(t, svc, tk)
+		if !errors.Is(err, want) || (err == nil && res.UserID != user) {
+			t.Errorf("%s: Redeem = %+v, %v; want %v", name, res, err, want)
+		}
+	}
+	for _, n := range []int{127, 128, 200, 256} {
+		user, s1, s2 := strings.Repeat("u", n), strings.Repeat("s", n), strings.Repeat("t", n)
+		for _, u := range []string{"alice", user} {
+			a, b := mint(u, s1), mint(u, s2)
+			if _, err := svc.RevokeLogins(ctx, u, s1); err != nil {
+				t.Fatal(err)
+			}
+			check(fmt.Sprintf("user %d, revoked session %d", len(u), n), a, u, verifier.ErrUnknown)
+			check(fmt.Sprintf("user %d, other session %d", len(u), n), b, u, nil)
+			after := mint(u, s1)
+			check(fmt.Sprintf("user %d, session %d minted after its revocation", len(u), n), after, u, nil)
+		}
+		a, b := mint(user, ""), mint(user, s1)
+		if _, err := svc.RevokeUser(ctx, user); err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("revoked user %d, no session", n), a, user, verifier.ErrUnknown)
+		check(fmt.Sprintf("revoked user %d, session %d", n, n), b, user, verifier.ErrUnknown)
+		check(fmt.Sprintf("user %d minted after its revocation", n), mint(user, s1), user, nil)
+	}
 }
