@@ -59,7 +59,11 @@ type RevocationFeed interface {
 	// are not delivered, only remembered for LastRevoked.
 	Watch(ctx context.Context, h RevocationHandler) error
 	// LastRevoked returns the time of the latest revocation of each of
-	// users (at most MaxRevocationQuery) that was revoked within
-	// RevocationRetention; users not revoked are absent from the map.
+	// users (at most MaxRevocationQuery) that was revoked, or had one of
+	// its sessions revoked, within RevocationRetention; users not revoked
+	// are absent from the map. A session's revocation is reported as the
+	// user's: a subscriber catching up with it closes all the user's
+	// connections opened before it, which closes the session's, at the
+	// cost of the user's other sessions reconnecting.
 	LastRevoked(ctx context.Context, users []string) (map[string]time.Time, error)
 }

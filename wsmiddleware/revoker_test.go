@@ -250,6 +250,57 @@ func TestRevokerCatchesUpAfterGap(t *testing.T) {
 	}
 }
 
+// A session revocation published while the feed is down is caught up
+// too: the revoked session's socket closes. The feed's catch-up
+// (LastRevoked) knows users and times, not sessions, so the user's other
+// sockets opened before the revocation close as well, and reconnect; a
+// login after the revocation and other users keep theirs.
+func TestRevokerCatchesUpSessionAfterGap(t *testing.T) {
+	for _, l := range libs {
+		t.Run(l.name, func(t *testing.T) {
+			f := newFixture(t)
+			feed := &gappyFeed{RevocationFeed: f.svc}
+			rv := wsmiddleware.NewRevoker(feed, &wsmiddleware.RevokerOptions{Logger: slog.New(slog.DiscardHandler)})
+			runRevoker(t, rv)
+			s := newLibServer(t, revocableRoute(t, l, f.svc, rv))
+			open := func(user, session string) *clientConn {
+				tk := f.mint(t, issuer.MintRequest{UserID: user, ClientIP: loopback, SessionID: session, LoginIssuedAt: f.clock.Now()})
+				c, _, err := l.dial(t.Context(), s.Server, s.wsURL("ticket="+tk), dialSpec{})
+				if err != nil {
+					t.Fatalf("dial as %s: %v", user, err)
+				}
+				t.Cleanup(c.close)
+				roundTrip(t, c, "hi")
+				return c
+			}
+			revoked, other, bob := open("alice", "s-1"), open("alice", "s-2"), open("bob", "s-1")
+			defer bob.close()
+
+			feed.setDown(true)
+			waitFor(t, "the revoker to notice the feed is down", func() bool { return !rv.Live() })
+			if _, err := f.svc.RevokeLogins(t.Context(), "alice", "s-1"); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(2 * time.Second)
+			relogin := open("alice", "s-1") // a new login of that session, after the revocation
+			defer relogin.close()
+
+			feed.setDown(false)
+			for name, c := range map[string]*clientConn{"the revoked session": revoked, "alice's other session": other} {
+				if code, took := awaitClose(c); code != wsmiddleware.CloseRevoked {
+					t.Fatalf("%s's socket: close code %d after %v; want %d", name, code, took, wsmiddleware.CloseRevoked)
+				}
+			}
+			if got := roundTrip(t, relogin, "after"); got != "alice: after" {
+				t.Fatalf("alice's login after the revocation: %q", got)
+			}
+			if got := roundTrip(t, bob, "after"); got != "bob: after" {
+				t.Fatalf("bob's socket after the catch-up: %q", got)
+			}
+		})
+	}
+}
+
 // Attach consults the revocations the revoker has seen: a connection whose
 // ticket was issued before one (redeemed just before the revocation,
 // attached just after) starts cancelled; one issued after does not.

@@ -83,13 +83,23 @@ func testRevocationRemembered(t *testing.T, h Harness) {
 	if _, err := s.RevokeUser(t.Context(), "alice", Keys.Tags("alice")); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.LastRevoked(t.Context(), []string{"alice", "bob", "alice2"})
+	// A session's revocation is reported as its user's: a subscriber
+	// catching up after a gap must close that session's sockets.
+	h.Advance(t, 10*time.Millisecond)
+	sessAt := h.Now().Truncate(time.Millisecond)
+	if _, err := s.RevokeLogins(t.Context(), "carol", "s-1", Keys.Tags("carol")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.LastRevoked(t.Context(), []string{"alice", "bob", "alice2", "carol"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	at, ok := got["alice"]
-	if len(got) != 1 || !ok || at.Before(mid) || at.Before(before) {
-		t.Fatalf("LastRevoked = %v; want only alice, at or after %v", got, mid)
+	if len(got) != 2 || !ok || at.Before(mid) || at.Before(before) {
+		t.Fatalf("LastRevoked = %v; want alice at or after %v, and carol", got, mid)
+	}
+	if at, ok := got["carol"]; !ok || at.Before(sessAt) {
+		t.Fatalf("LastRevoked = %v; want carol, whose session was revoked, at or after %v", got, sessAt)
 	}
 	many := make([]string, verifier.MaxRevocationQuery+1)
 	if _, err := s.LastRevoked(t.Context(), many); err == nil {

@@ -34,7 +34,7 @@ type revocations struct {
 type userState struct {
 	epoch    uint64
 	revoked  uint64
-	at       time.Time // latest revocation of the whole user, for LastRevoked
+	at       time.Time // latest revocation of the user or a session, for LastRevoked
 	loginsAt time.Time // latest revocation of all the user's logins
 	sessions map[string]*sessionState
 	touched  time.Time
@@ -148,9 +148,9 @@ func (rv *revocations) raise(user, session string, logins bool, now time.Time) v
 		rv.users[user] = u
 	}
 	u.epoch = nextEpoch(u.epoch, now)
-	u.touched = now
+	u.touched, u.at = now, now
 	if session == "" {
-		u.revoked, u.at = u.epoch, now
+		u.revoked = u.epoch
 		if logins {
 			u.loginsAt = now
 		}
@@ -207,7 +207,7 @@ func (s *Store) Watch(ctx context.Context, h verifier.RevocationHandler) error {
 }
 
 // LastRevoked implements verifier.RevocationFeed: the latest revocation of
-// each whole user (not of one session) within RevocationRetention.
+// each user, or of one of its sessions, within RevocationRetention.
 func (s *Store) LastRevoked(ctx context.Context, users []string) (map[string]time.Time, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err

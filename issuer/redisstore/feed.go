@@ -64,8 +64,8 @@ func (f *Store) Watch(ctx context.Context, h verifier.RevocationHandler) error {
 
 // LastRevoked implements verifier.RevocationFeed with one pipeline of
 // GETs of <prefix>r:<user> (one per user, so Cluster routes each to its
-// slot), which RevokeUser sets before it announces. It reports revocations
-// of whole users, not of one session.
+// slot), which every revocation sets before it announces: of the whole
+// user, or of one of its sessions (reported as the user's).
 func (f *Store) LastRevoked(ctx context.Context, users []string) (map[string]time.Time, error) {
 	if len(users) > verifier.MaxRevocationQuery {
 		return nil, fmt.Errorf("redisstore: LastRevoked for %d users, more than %d", len(users), verifier.MaxRevocationQuery)

@@ -76,10 +76,13 @@ func (s *Store) revoke(ctx context.Context, userID, session string, logins bool,
 		cmds = run(p, uint64(max(at, 0)), "bump")
 		if session == "" {
 			index = p.ZRange(ctx, ticket.UserKey(s.prefix, userID), 0, -1)
-			// For LastRevoked, and for subscribers of the previous
-			// version catching up during a rolling upgrade.
-			p.Set(ctx, ticket.RevokedKey(s.prefix, userID), at, verifier.RevocationRetention)
 		}
+		// For LastRevoked, and for subscribers of the previous version
+		// catching up during a rolling upgrade. A session's revocation
+		// is recorded as the user's: LastRevoked reports times, not
+		// sessions, and a subscriber catching up must close the
+		// session's sockets, so it closes all the user's older ones.
+		p.Set(ctx, ticket.RevokedKey(s.prefix, userID), at, verifier.RevocationRetention)
 		return nil
 	}); err != nil {
 		return 0, err
