@@ -200,7 +200,8 @@ func scriptRan(got map[string]int64, inner ...string) bool {
 // TestRoundTrips pins the cost of the hot paths: a mint is one round trip
 // of one script (the user's state read, the record stored, its bucket's
 // expiry raised), and a redeem is one round trip of one script (the record
-// taken, the user's epoch read): never a read followed by a delete.
+// taken, the user's epoch read): never a read followed by a delete. A
+// revocation is two.
 func TestRoundTrips(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
@@ -262,6 +263,22 @@ func TestRoundTrips(t *testing.T) {
 	}
 	if got := delta(before, redistest.CommandStats(t, stats)); !scriptRan(got, "hget") || h.writes.Load() != 1 {
 		t.Errorf("replay and malformed redeem ran %v in %d writes, want one evalsha (one HGET) in one write", got, h.writes.Load())
+	}
+
+	// A revocation is two round trips: the state (one script per tag, with
+	// the latest-revocation time) in one pipeline, then the announcement,
+	// which carries the epoch the script returned. The first one on a
+	// server also loads the script, on its NOSCRIPT (not counted); later
+	// ones do not ask whether it is loaded.
+	for i := range 2 {
+		h.reset()
+		if _, err := svc.RevokeUser(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("revocation %d: %d commands, %d pipelines, %d socket writes", i+1, h.cmds.Load(), h.pipelines.Load(), h.writes.Load())
+		if got := h.writes.Load(); i > 0 && got != 2 {
+			t.Errorf("revocation %d: %d socket writes, want 2", i+1, got)
+		}
 	}
 }
 

@@ -55,24 +55,33 @@ func (s *Store) revoke(ctx context.Context, userID, session string, logins bool,
 	if logins {
 		loginsArg = "1"
 	}
+	keysOf := func(i int) []string { return []string{stateKey(s.prefix, tags[i], userID)} }
 	run := func(p redis.Pipeliner, proposal uint64, mode string) []*redis.Cmd {
 		cmds := make([]*redis.Cmd, len(tags))
-		for i, tag := range tags {
-			cmds[i] = revokeScript.EvalSha(ctx, p, []string{stateKey(s.prefix, tag, userID)},
-				proposal, at, session, loginsArg, keep, mode)
+		for i := range tags {
+			cmds[i] = revokeScript.EvalSha(ctx, p, keysOf(i), proposal, at, session, loginsArg, keep, mode)
 		}
 		return cmds
+	}
+	// A script not yet loaded on a node fails there with NOSCRIPT and
+	// does nothing: that command alone runs again as EVAL, which loads
+	// it (a second round trip only then). Each command's own error is
+	// checked afterwards (epochs, and below).
+	reload := func(cmds []*redis.Cmd, proposal uint64, mode string) {
+		for i, c := range cmds {
+			if isNoScript(c.Err()) {
+				cmds[i] = revokeScript.Eval(ctx, s.client, keysOf(i), proposal, at, session, loginsArg, keep, mode)
+			}
+		}
 	}
 	// One round trip: the epoch under each tag, and the index of the
 	// previous version's tickets.
 	var (
 		cmds  []*redis.Cmd
 		index *redis.StringSliceCmd
+		last  *redis.StatusCmd
 	)
-	if err := s.loadScript(ctx, revokeScript); err != nil {
-		return 0, err
-	}
-	if _, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		cmds = run(p, uint64(max(at, 0)), "bump")
 		if session == "" {
 			index = p.ZRange(ctx, ticket.UserKey(s.prefix, userID), 0, -1)
@@ -82,10 +91,15 @@ func (s *Store) revoke(ctx context.Context, userID, session string, logins bool,
 		// is recorded as the user's: LastRevoked reports times, not
 		// sessions, and a subscriber catching up must close the
 		// session's sockets, so it closes all the user's older ones.
-		p.Set(ctx, ticket.RevokedKey(s.prefix, userID), at, verifier.RevocationRetention)
+		last = p.Set(ctx, ticket.RevokedKey(s.prefix, userID), at, verifier.RevocationRetention)
 		return nil
-	}); err != nil {
+	})
+	reload(cmds, uint64(max(at, 0)), "bump")
+	if err := last.Err(); err != nil {
 		return 0, err
+	}
+	if index != nil && index.Err() != nil && !errors.Is(index.Err(), redis.Nil) {
+		return 0, index.Err()
 	}
 	epoch, agree, err := epochs(cmds)
 	if err != nil {
@@ -95,12 +109,11 @@ func (s *Store) revoke(ctx context.Context, userID, session string, logins bool,
 		// During a key rotation the user's tags may have had different
 		// epochs: lift them all to the highest, so that one epoch
 		// describes the revocation everywhere.
-		if _, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			cmds = run(p, epoch, "lift")
 			return nil
-		}); err != nil {
-			return 0, err
-		}
+		})
+		reload(cmds, epoch, "lift")
 		if epoch, _, err = epochs(cmds); err != nil {
 			return 0, err
 		}
@@ -116,21 +129,6 @@ func (s *Store) revoke(ctx context.Context, userID, session string, logins bool,
 		return 0, err
 	}
 	return n, nil
-}
-
-// loadScript makes sure the server knows sc, so that pipelined EVALSHAs
-// do not fail with NOSCRIPT: it costs a round trip only when it does not.
-func (s *Store) loadScript(ctx context.Context, sc *redis.Script) error {
-	ok, err := sc.Exists(ctx, s.client).Result()
-	if err != nil {
-		return err
-	}
-	for _, known := range ok {
-		if !known {
-			return sc.Load(ctx, s.client).Err()
-		}
-	}
-	return nil
 }
 
 // epochs reads revokeScript's replies: the highest epoch, and whether
