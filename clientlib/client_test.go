@@ -333,7 +333,7 @@ func TestIssueSession(t *testing.T) {
 	}
 	expired := other
 	expired.SessionExpiresAt = time.Now().Add(-time.Second)
-	if _, err := c.Issue(t.Context(), expired); !errors.Is(err, clientlib.ErrInvalid) {
-		t.Errorf("Issue for an expired login: %v, want ErrInvalid", err)
+	if _, err := c.Issue(t.Context(), expired); !errors.Is(err, clientlib.ErrLoginExpired) {
+		t.Errorf("Issue for an expired login: %v, want ErrLoginExpired", err)
 	}
 }

@@ -32,12 +32,17 @@ var (
 	// the user's (or the session's) logins were revoked after that login
 	// was issued (RevokeLogins). The user must sign in again.
 	ErrLoginRevoked = errors.New("clientlib: login revoked")
+	// ErrLoginExpired: ticketd refused to mint on a user's behalf because
+	// the login has expired (IssueRequest.SessionExpiresAt is not in the
+	// future). The user must sign in again.
+	ErrLoginExpired = errors.New("clientlib: login expired")
 )
 
 // Error reasons ticketd attaches (google.rpc.ErrorInfo, domain wsticket.dev).
 const (
 	reasonTicketRejected = "TICKET_REJECTED"
 	reasonLoginRevoked   = "LOGIN_REVOKED"
+	reasonLoginExpired   = "LOGIN_EXPIRED"
 )
 
 // fromStatus is the one translation from gRPC statuses to this package's
@@ -56,6 +61,9 @@ func (c *Client) fromStatus(err error, p *peer.Peer) error {
 		}
 		if hasReason(st, reasonLoginRevoked) {
 			return ErrLoginRevoked
+		}
+		if hasReason(st, reasonLoginExpired) {
+			return ErrLoginExpired
 		}
 		return ErrUnauthenticated
 	case codes.PermissionDenied:

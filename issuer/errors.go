@@ -19,6 +19,12 @@ var (
 	// (Service.RevokeLogins). Over HTTP it is 401 login_revoked, over gRPC
 	// Unauthenticated.
 	ErrLoginRevoked = errors.New("issuer: login revoked")
+	// ErrLoginExpired means the login behind the mint request has expired
+	// (MintRequest.SessionExpiresAt is not in the future): a login JWT
+	// still within the verifier's leeway for clock skew, say. The user
+	// must sign in again. Over HTTP it is 401 unauthenticated, over gRPC
+	// Unauthenticated with reason LOGIN_EXPIRED.
+	ErrLoginExpired = errors.New("issuer: login expired")
 	// ErrUnavailable is verifier.ErrUnavailable: the store failed. Nothing
 	// was minted (or the ticket was never handed out), nothing admitted.
 	ErrUnavailable = verifier.ErrUnavailable

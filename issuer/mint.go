@@ -76,7 +76,7 @@ func (s *Service) Mint(ctx context.Context, req MintRequest) (*Minted, error) {
 	}
 	if !req.SessionExpiresAt.IsZero() {
 		if !now.Before(req.SessionExpiresAt) {
-			return nil, invalid("login expired")
+			return nil, ErrLoginExpired
 		}
 		rec.SessionExpiresAt = req.SessionExpiresAt.Truncate(time.Millisecond)
 		if rec.SessionExpiresAt.Before(rec.ExpiresAt) {

@@ -45,6 +45,7 @@ var (
 	TicketRejected  = &Error{http.StatusUnauthorized, CodeTicketRejected, "ticket rejected"}
 	Unauthenticated = &Error{http.StatusUnauthorized, CodeUnauthenticated, "missing or invalid credentials"}
 	LoginRevoked    = &Error{http.StatusUnauthorized, CodeLoginRevoked, "login revoked: sign in again"}
+	LoginExpired    = &Error{http.StatusUnauthorized, CodeUnauthenticated, "login expired: sign in again"}
 	OriginForbidden = &Error{http.StatusForbidden, CodeOriginForbidden, "origin not allowed"}
 	Forbidden       = &Error{http.StatusForbidden, CodeForbidden, "not allowed for this caller"}
 	RateLimited     = &Error{http.StatusTooManyRequests, CodeRateLimited, "too many requests, retry later"}

@@ -15,7 +15,8 @@ import (
 
 // Reason returns the label for a refusal: an API error's code (such as
 // "bad_request"), "unauthenticated", "login_revoked" (a mint with a
-// revoked login), "forbidden" (a known caller without the operation's
+// revoked login), "login_expired" (a mint with an expired one: a login JWT
+// within the leeway), "forbidden" (a known caller without the operation's
 // grant), "origin_not_allowed", "invalid", "rate_limited",
 // "limiter_unavailable", or one of verifier.Reason's labels.
 func Reason(err error) string {
@@ -29,6 +30,8 @@ func Reason(err error) string {
 		return "forbidden"
 	case errors.Is(err, issuer.ErrLoginRevoked):
 		return "login_revoked"
+	case errors.Is(err, issuer.ErrLoginExpired):
+		return "login_expired"
 	case errors.Is(err, issuer.ErrOriginNotAllowed):
 		return "origin_not_allowed"
 	case errors.Is(err, issuer.ErrInvalid), errors.Is(err, verifier.ErrInvalidInput):

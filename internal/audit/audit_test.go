@@ -24,6 +24,7 @@ func TestReason(t *testing.T) {
 		{fmt.Errorf("%w: service key is granted redeem, not revoke", auth.ErrForbidden), "forbidden"},
 		{issuer.ErrOriginNotAllowed, "origin_not_allowed"},
 		{fmt.Errorf("mint: %w", issuer.ErrLoginRevoked), "login_revoked"},
+		{fmt.Errorf("mint: %w", issuer.ErrLoginExpired), "login_expired"},
 		{fmt.Errorf("%w: no user ID", issuer.ErrInvalid), "invalid"},
 		{&ratelimit.LimitedError{Name: "mint per user", RetryAfter: time.Second}, "rate_limited"},
 		{fmt.Errorf("%w: connection refused", ratelimit.ErrUnavailable), "limiter_unavailable"},

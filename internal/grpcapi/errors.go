@@ -27,6 +27,10 @@ const (
 	// ReasonLoginRevoked: the login behind a mint was revoked
 	// (RevokeUserLogins); the user must sign in again.
 	ReasonLoginRevoked = "LOGIN_REVOKED"
+	// ReasonLoginExpired: the login behind a mint has expired (a login
+	// JWT within the leeway, or a service's session_expires_at in the
+	// past); the user must sign in again.
+	ReasonLoginExpired = "LOGIN_EXPIRED"
 	ErrorDomain        = "wsticket.dev"
 )
 
@@ -48,6 +52,8 @@ func toStatus(err error) error {
 		return status.Error(codes.InvalidArgument, string(ia))
 	case errors.Is(err, issuer.ErrLoginRevoked):
 		return withReason(codes.Unauthenticated, "login revoked: sign in again", ReasonLoginRevoked)
+	case errors.Is(err, issuer.ErrLoginExpired):
+		return withReason(codes.Unauthenticated, "login expired: sign in again", ReasonLoginExpired)
 	case errors.Is(err, verifier.ErrRejected):
 		return withReason(codes.Unauthenticated, "ticket rejected", ReasonTicketRejected)
 	case errors.Is(err, auth.ErrUnauthenticated):

@@ -11,6 +11,18 @@ import (
 	"github.com/wsticket/wsticket/issuer"
 )
 
+// An expired login is Unauthenticated with the LOGIN_EXPIRED reason,
+// however the issuer wraps it.
+func TestLoginExpiredStatus(t *testing.T) {
+	st := status.Convert(toStatus(fmt.Errorf("mint: %w", issuer.ErrLoginExpired)))
+	if st.Code() != codes.Unauthenticated || len(st.Details()) != 1 {
+		t.Fatalf("toStatus(ErrLoginExpired) = %v %q %v", st.Code(), st.Message(), st.Details())
+	}
+	if info, ok := st.Details()[0].(*errdetails.ErrorInfo); !ok || info.GetReason() != ReasonLoginExpired {
+		t.Errorf("details %v, want reason %s", st.Details(), ReasonLoginExpired)
+	}
+}
+
 // A mint refused because its login was revoked is Unauthenticated with
 // its own message and the LOGIN_REVOKED reason, so a client tells it
 // from bad credentials and signs in again, however the issuer wraps it.

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/wsticket/wsticket/internal/grpcapi"
 	ticketv1 "github.com/wsticket/wsticket/proto/wsticket/v1"
 )
 
@@ -117,9 +118,6 @@ func TestIssueRefusesBadLoginSessions(t *testing.T) {
 		{"service: control session", serviceKey, onBehalf(func(r *ticketv1.IssueTicketRequest) { r.SessionId = "a\x00b" }), "invalid request: session id contains a control character"},
 		{"service: C1 session", serviceKey, onBehalf(func(r *ticketv1.IssueTicketRequest) { r.SessionId = "a\u0085b" }), "invalid request: session id contains a control character"},
 		{"service: long session", serviceKey, onBehalf(func(r *ticketv1.IssueTicketRequest) { r.SessionId = strings.Repeat("s", 257) }), "invalid request: session id longer than 256 bytes"},
-		{"service: expired login", serviceKey, onBehalf(func(r *ticketv1.IssueTicketRequest) {
-			r.SessionExpiresAt = timestamppb.New(time.Now().Add(-time.Second))
-		}), "invalid request: login expired"},
 		{"service: malformed expiry", serviceKey, onBehalf(func(r *ticketv1.IssueTicketRequest) {
 			r.SessionExpiresAt = &timestamppb.Timestamp{Seconds: exp.Unix(), Nanos: 2_000_000_000}
 		}), "session_expires_at is not a valid timestamp"},
@@ -134,6 +132,36 @@ func TestIssueRefusesBadLoginSessions(t *testing.T) {
 			st := wantStatus(t, err, codes.InvalidArgument, "")
 			if st.Message() != tc.msg {
 				t.Errorf("message %q, want %q", st.Message(), tc.msg)
+			}
+		})
+	}
+	if n := e.store.Len(); n != 0 {
+		t.Errorf("%d tickets stored", n)
+	}
+}
+
+// An expired login mints nothing, whether a login JWT within the leeway
+// or a service's session_expires_at in the past: Unauthenticated with
+// reason LOGIN_EXPIRED (the user signs in again), nothing stored.
+func TestIssueRefusesExpiredLogin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	expired := signJWT(t, jwtSecret, jwt.MapClaims{"sub": "alice", "sid": "s", "exp": time.Now().Add(-5 * time.Second).Unix()})
+	for name, call := range map[string]func() error{
+		"JWT within the leeway": func() error {
+			_, err := e.api.IssueTicket(as(t, expired), &ticketv1.IssueTicketRequest{Audience: audience})
+			return err
+		},
+		"service": func() error {
+			_, err := e.api.IssueTicket(as(t, serviceKey), &ticketv1.IssueTicketRequest{UserId: "bob", ClientIp: otherIP, Audience: audience,
+				SessionExpiresAt: timestamppb.New(time.Now().Add(-time.Second))})
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := wantStatus(t, call(), codes.Unauthenticated, grpcapi.ReasonLoginExpired)
+			if st.Message() != "login expired: sign in again" {
+				t.Errorf("message %q", st.Message())
 			}
 		})
 	}

@@ -25,6 +25,8 @@ func toAPI(err error) *apierror.Error {
 		return invalid
 	case errors.Is(err, issuer.ErrLoginRevoked):
 		return apierror.LoginRevoked
+	case errors.Is(err, issuer.ErrLoginExpired):
+		return apierror.LoginExpired
 	case errors.Is(err, verifier.ErrRejected):
 		return apierror.TicketRejected
 	case errors.Is(err, auth.ErrUnauthenticated):
