@@ -196,27 +196,38 @@ func (g *gappyFeed) setDown(down bool) {
 	}
 }
 
+// gapSetup is the catch-up tests' server: a revoker following a feed the
+// test can take down, in front of l's echo route. dial mints req's ticket
+// and opens a socket with it, closed at the test's end.
+func gapSetup(t *testing.T, l lib) (*fixture, *gappyFeed, *wsmiddleware.Revoker, func(issuer.MintRequest) *clientConn) {
+	t.Helper()
+	f := newFixture(t)
+	feed := &gappyFeed{RevocationFeed: f.svc}
+	rv := wsmiddleware.NewRevoker(feed, &wsmiddleware.RevokerOptions{Logger: slog.New(slog.DiscardHandler)})
+	runRevoker(t, rv)
+	s := newLibServer(t, revocableRoute(t, l, f.svc, rv))
+	dial := func(req issuer.MintRequest) *clientConn {
+		t.Helper()
+		tk := f.mint(t, req)
+		c, _, err := l.dial(t.Context(), s.Server, s.wsURL("ticket="+tk), dialSpec{})
+		if err != nil {
+			t.Fatalf("dial as %s: %v", req.UserID, err)
+		}
+		t.Cleanup(c.close) // before the server's cleanup waits for its handlers
+		roundTrip(t, c, "hi")
+		return c
+	}
+	return f, feed, rv, dial
+}
+
 // A revocation published while the feed is down is not lost: when the feed
 // is back, the revoker catches up and closes what the revocation covers,
 // and only that.
 func TestRevokerCatchesUpAfterGap(t *testing.T) {
 	for _, l := range libs {
 		t.Run(l.name, func(t *testing.T) {
-			f := newFixture(t)
-			feed := &gappyFeed{RevocationFeed: f.svc}
-			rv := wsmiddleware.NewRevoker(feed, &wsmiddleware.RevokerOptions{Logger: slog.New(slog.DiscardHandler)})
-			runRevoker(t, rv)
-			s := newLibServer(t, revocableRoute(t, l, f.svc, rv))
-			open := func(user string) *clientConn {
-				tk := f.mint(t, issuer.MintRequest{UserID: user, ClientIP: loopback})
-				c, _, err := l.dial(t.Context(), s.Server, s.wsURL("ticket="+tk), dialSpec{})
-				if err != nil {
-					t.Fatalf("dial as %s: %v", user, err)
-				}
-				t.Cleanup(c.close) // before the server's cleanup waits for its handlers
-				roundTrip(t, c, "hi")
-				return c
-			}
+			f, feed, rv, dial := gapSetup(t, l)
+			open := func(user string) *clientConn { return dial(issuer.MintRequest{UserID: user, ClientIP: loopback}) }
 			alice, bob := open("alice"), open("bob")
 			defer bob.close()
 
@@ -258,20 +269,9 @@ func TestRevokerCatchesUpAfterGap(t *testing.T) {
 func TestRevokerCatchesUpSessionAfterGap(t *testing.T) {
 	for _, l := range libs {
 		t.Run(l.name, func(t *testing.T) {
-			f := newFixture(t)
-			feed := &gappyFeed{RevocationFeed: f.svc}
-			rv := wsmiddleware.NewRevoker(feed, &wsmiddleware.RevokerOptions{Logger: slog.New(slog.DiscardHandler)})
-			runRevoker(t, rv)
-			s := newLibServer(t, revocableRoute(t, l, f.svc, rv))
+			f, feed, rv, dial := gapSetup(t, l)
 			open := func(user, session string) *clientConn {
-				tk := f.mint(t, issuer.MintRequest{UserID: user, ClientIP: loopback, SessionID: session, LoginIssuedAt: f.clock.Now()})
-				c, _, err := l.dial(t.Context(), s.Server, s.wsURL("ticket="+tk), dialSpec{})
-				if err != nil {
-					t.Fatalf("dial as %s: %v", user, err)
-				}
-				t.Cleanup(c.close)
-				roundTrip(t, c, "hi")
-				return c
+				return dial(issuer.MintRequest{UserID: user, ClientIP: loopback, SessionID: session, LoginIssuedAt: f.clock.Now()})
 			}
 			revoked, other, bob := open("alice", "s-1"), open("alice", "s-2"), open("bob", "s-1")
 			defer bob.close()
