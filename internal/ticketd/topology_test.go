@@ -7,14 +7,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wsticket/wsticket/internal/ratelimit"
 	"github.com/wsticket/wsticket/internal/redistest"
-	"github.com/wsticket/wsticket/internal/ticket"
 	"github.com/wsticket/wsticket/internal/ticketd"
+	"github.com/wsticket/wsticket/issuer/redisstore"
 )
 
 // pair is two ticketd instances on one Redis topology, as behind a load
@@ -124,7 +125,14 @@ func TestTopologyCluster(t *testing.T) {
 	}
 
 	// Moved: the slot migrates, with the record, between mint and redeem.
-	key := func(tk string) string { return ticket.Key(ticket.DefaultKeyPrefix, ticket.Sum(tk)) }
+	// The record is a field of its bucket (redisstore.RecordKey).
+	key := func(tk string) string {
+		k, _, ok := redisstore.RecordKey("", tk)
+		if !ok {
+			t.Fatalf("RecordKey: not a ticket")
+		}
+		return k
+	}
 	elsewhere := func(tk string) *redistest.Server {
 		owner := c.SlotOwner(t, c.KeySlot(t, key(tk)))
 		if owner == c.Nodes[0] {
@@ -132,12 +140,29 @@ func TestTopologyCluster(t *testing.T) {
 		}
 		return c.Nodes[0]
 	}
+	// holds reports whether node n has tk's bucket, asked with CLUSTER
+	// GETKEYSINSLOT, which answers mid-migration too, where a command on
+	// the key would be redirected.
+	holds := func(n *redistest.Server, tk string) bool {
+		keys, err := n.Client(t).ClusterGetKeysInSlot(t.Context(), c.KeySlot(t, key(tk)), 1000).Result()
+		if err != nil {
+			t.Fatalf("CLUSTER GETKEYSINSLOT on %s: %v", n.Addr, err)
+		}
+		return slices.Contains(keys, key(tk))
+	}
 	moved := tickets[0]
-	c.MigrateSlot(t, c.KeySlot(t, key(moved)), elsewhere(moved))
+	to := elsewhere(moved)
+	c.MigrateSlot(t, c.KeySlot(t, key(moved)), to)
+	if !holds(to, moved) {
+		t.Fatalf("the moved ticket's bucket is not on %s", to.Addr)
+	}
 	// Moving: the record has left, the slot has not.
 	moving := tickets[1]
 	m := c.BeginMigration(t, c.KeySlot(t, key(moving)), elsewhere(moving))
 	m.MoveKey(t, key(moving))
+	if !holds(m.To, moving) || holds(m.From, moving) {
+		t.Fatalf("the moving ticket's bucket did not move from %s to %s", m.From.Addr, m.To.Addr)
+	}
 	for _, tk := range []string{moved, moving} {
 		if st := p.redeem(t, p.b, tk); st != http.StatusOK {
 			t.Fatalf("redeem after its slot moved: %d, want 200", st)
