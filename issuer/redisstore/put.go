@@ -31,19 +31,19 @@ func (s *Store) Put(ctx context.Context, e *issuer.Entry) error {
 		return fmt.Errorf("redisstore: Put of an unrouted ticket")
 	}
 	keys, args := s.mintArgs(e)
-	if !e.IPLimit.IsZero() && s.singleNode {
+	if !e.IPLimit.IsZero() {
+		if !s.singleNode {
+			return s.putLimited(ctx, e, keys, args)
+		}
 		interval, period := gcraArgs(e.IPLimit)
 		keys = append(keys, s.ipLimitKey(e.IPKey))
 		args = append(args, interval, period)
 	}
-	if e.IPLimit.IsZero() || s.singleNode {
-		res, err := s.runScript(ctx, mintScript, keys, args...).Slice()
-		if err != nil {
-			return err
-		}
-		return mintResult(res)
+	res, err := s.runScript(ctx, mintScript, keys, args...).Slice()
+	if err != nil {
+		return err
 	}
-	return s.putLimited(ctx, e, keys, args)
+	return mintResult(res)
 }
 
 // putLimited is Put on a Cluster with a limit of its own slot (the client
@@ -60,14 +60,10 @@ func (s *Store) putLimited(ctx context.Context, e *issuer.Entry, keys []string, 
 	ipCmd := limitScript.EvalSha(ctx, pipe, ipKeys, ipArgs...)
 	mintCmd := mintScript.EvalSha(ctx, pipe, keys, args...)
 	_, _ = pipe.Exec(ctx) // each command's error is read below
-	// A script not loaded on its node did not run: run that one again
-	// (Run loads it), never the other.
-	if isNoScript(ipCmd.Err()) {
-		ipCmd = limitScript.Run(ctx, s.client, ipKeys, ipArgs...)
-	}
-	if isNoScript(mintCmd.Err()) {
-		mintCmd = mintScript.Run(ctx, s.client, keys, args...)
-	}
+	// A script not loaded on its node did not run: run that one again,
+	// never the other.
+	ipCmd = evalIfNoScript(ctx, s.client, limitScript, ipCmd, ipKeys, ipArgs...)
+	mintCmd = evalIfNoScript(ctx, s.client, mintScript, mintCmd, keys, args...)
 	mres, merr := mintCmd.Slice()
 	ires, ierr := ipCmd.Slice()
 	if merr != nil {
@@ -91,8 +87,21 @@ func (s *Store) putLimited(ctx context.Context, e *issuer.Entry, keys []string, 
 // ipLimitKey is where the mint limit of a client IP key is kept.
 func (s *Store) ipLimitKey(ipKey string) string { return ownLimitKey(s.prefix, "mint:ip:"+ipKey) }
 
+// isNoScript reports whether err is Redis's NOSCRIPT: the node does not
+// know the script (first use, SCRIPT FLUSH, a restart or a failover), so
+// the EVALSHA ran nothing.
 func isNoScript(err error) bool {
 	return err != nil && redis.HasErrorPrefix(err, "NOSCRIPT")
+}
+
+// evalIfNoScript returns cmd, a pipelined EVALSHA of sc, or, when it failed
+// with NOSCRIPT and so ran nothing, sc run again as EVAL, which also loads
+// it: one more round trip, only then.
+func evalIfNoScript(ctx context.Context, c redis.Scripter, sc *redis.Script, cmd *redis.Cmd, keys []string, args ...any) *redis.Cmd {
+	if !isNoScript(cmd.Err()) {
+		return cmd
+	}
+	return sc.Eval(ctx, c, keys, args...)
 }
 
 // gcraArgs are a limit's interval and period in µs, as the scripts take

@@ -63,15 +63,12 @@ func (s *Store) revoke(ctx context.Context, userID, session string, logins bool,
 		}
 		return cmds
 	}
-	// A script not yet loaded on a node fails there with NOSCRIPT and
-	// does nothing: that command alone runs again as EVAL, which loads
-	// it (a second round trip only then). Each command's own error is
-	// checked afterwards (epochs, and below).
+	// A command that met a node without the script ran nothing: it alone
+	// runs again (evalIfNoScript). Each command's own error is checked
+	// afterwards (epochs, and below).
 	reload := func(cmds []*redis.Cmd, proposal uint64, mode string) {
 		for i, c := range cmds {
-			if isNoScript(c.Err()) {
-				cmds[i] = revokeScript.Eval(ctx, s.client, keysOf(i), proposal, at, session, loginsArg, keep, mode)
-			}
+			cmds[i] = evalIfNoScript(ctx, s.client, revokeScript, c, keysOf(i), proposal, at, session, loginsArg, keep, mode)
 		}
 	}
 	// One round trip: the epoch under each tag, and the index of the

@@ -63,7 +63,7 @@ func (s *Store) burnWait(ctx context.Context, c *redis.Client, ref verifier.Ref,
 		s.loaded.Store(addr, true)
 	}
 	b, err := s.burnWaitOnce(ctx, c, ref, asking, false)
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+	if isNoScript(err) {
 		s.loaded.Delete(addr) // a restarted or failed-over server
 		b, err = s.burnWaitOnce(ctx, c, ref, asking, true)
 	}
