@@ -771,8 +771,10 @@ func (x *GetRevocationsRequest) GetUserIds() []string {
 
 type GetRevocationsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The latest revocation of each user revoked within the last 24 hours;
-	// users not revoked are absent.
+	// The latest revocation of each user revoked, or with one of its
+	// sessions revoked, within the last 24 hours (a session's revocation is
+	// reported as the user's: catching up with it closes the user's
+	// connections opened before it); users not revoked are absent.
 	RevokedAt     map[string]*timestamppb.Timestamp `protobuf:"bytes,1,rep,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -70,8 +70,9 @@ type TicketServiceClient interface {
 	// a client catches up with GetRevocations after each (re)subscription.
 	// Needs the redeem grant.
 	WatchRevocations(ctx context.Context, in *WatchRevocationsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[RevocationEvent], error)
-	// GetRevocations returns when each of the given users was last revoked,
-	// for revocations within the last 24 hours. Needs the redeem grant.
+	// GetRevocations returns when each of the given users was last revoked
+	// (the whole user or one of its sessions), for revocations within the
+	// last 24 hours. Needs the redeem grant.
 	GetRevocations(ctx context.Context, in *GetRevocationsRequest, opts ...grpc.CallOption) (*GetRevocationsResponse, error)
 }
 
@@ -178,8 +179,9 @@ type TicketServiceServer interface {
 	// a client catches up with GetRevocations after each (re)subscription.
 	// Needs the redeem grant.
 	WatchRevocations(*WatchRevocationsRequest, grpc.ServerStreamingServer[RevocationEvent]) error
-	// GetRevocations returns when each of the given users was last revoked,
-	// for revocations within the last 24 hours. Needs the redeem grant.
+	// GetRevocations returns when each of the given users was last revoked
+	// (the whole user or one of its sessions), for revocations within the
+	// last 24 hours. Needs the redeem grant.
 	GetRevocations(context.Context, *GetRevocationsRequest) (*GetRevocationsResponse, error)
 	mustEmbedUnimplementedTicketServiceServer()
 }
