@@ -41,7 +41,7 @@ type JWTOptions struct {
 	// "unset" is the nil pointer: Leeway: new(time.Duration(0)) means none.
 	Leeway *time.Duration
 	// UserClaim names the claim that holds the user ID; it must be a
-	// non-empty string. Default: "sub".
+	// non-empty string. Default: DefaultUserClaim.
 	UserClaim string
 	// SessionClaim names the claim that holds the login's session ID,
 	// recorded in the tickets the login mints so that one session can be
@@ -119,7 +119,7 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 		return nil, fmt.Errorf("auth: JWT leeway %v outside [0, %v]", leeway, MaxLeeway)
 	}
 	if opts.UserClaim == "" {
-		opts.UserClaim = "sub"
+		opts.UserClaim = DefaultUserClaim
 	}
 	if err := CheckCopyClaims(opts.CopyClaims, opts.UserClaim); err != nil {
 		return nil, err

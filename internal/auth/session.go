@@ -7,6 +7,10 @@ import (
 	"github.com/wsticket/wsticket/verifier"
 )
 
+// DefaultUserClaim is the claim that holds the user ID when
+// JWTOptions.UserClaim is empty: the JWT subject.
+const DefaultUserClaim = "sub"
+
 // DefaultSessionClaim is the claim that names a login's session when
 // JWTOptions.SessionClaim is empty: OpenID Connect's "sid".
 const DefaultSessionClaim = "sid"

@@ -130,7 +130,7 @@ func (c *Config) settings() []setting {
 		{flag: "jwt-issuer", env: "TICKETD_JWT_ISSUER", usage: "when set, a login JWT's iss must equal it", set: str(&c.JWTIssuer)},
 		{flag: "jwt-audience", env: "TICKETD_JWT_AUDIENCE", usage: "when set, a login JWT's aud must include it", set: str(&c.JWTAudience)},
 		{flag: "jwt-leeway", env: "TICKETD_JWT_LEEWAY", def: auth.DefaultLeeway.String(), usage: "clock skew tolerated on a login JWT's exp, nbf and iat, from 0s to 5m", set: durationIn(&c.JWTLeeway, 0, auth.MaxLeeway)},
-		{flag: "jwt-user-claim", env: "TICKETD_JWT_USER_CLAIM", def: "sub", usage: "the login JWT claim that holds the user ID (a non-empty string)", set: func(s string) error {
+		{flag: "jwt-user-claim", env: "TICKETD_JWT_USER_CLAIM", def: auth.DefaultUserClaim, usage: "the login JWT claim that holds the user ID (a non-empty string)", set: func(s string) error {
 			if s == "" {
 				return errors.New("want a claim name")
 			}

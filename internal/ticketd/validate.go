@@ -106,7 +106,7 @@ func (c *Config) checkJWT() error {
 // ones, or auth's defaults for a Config that leaves them empty.
 func (c *Config) userClaim() string {
 	if c.JWTUserClaim == "" {
-		return "sub"
+		return auth.DefaultUserClaim
 	}
 	return c.JWTUserClaim
 }
