@@ -21,6 +21,8 @@
 //	})
 //	// hand m.Ticket to the client; never log it
 //
-// Errors: ErrInvalid (a bad request), ErrOriginNotAllowed, and
-// ErrUnavailable (the store failed: nothing was minted).
+// Mint's errors: ErrInvalid (a bad request), ErrOriginNotAllowed,
+// ErrLoginRevoked and ErrLoginExpired (the user must sign in again), a
+// *verifier.LimitedError (a mint limit; it matches verifier.ErrLimited),
+// and ErrUnavailable (the store failed: nothing was minted).
 package issuer

@@ -34,7 +34,7 @@ type MintRequest struct {
 	SessionID string
 	// SessionExpiresAt is when the login expires (the JWT's exp), or the
 	// zero time when unknown. The ticket never outlives it, and a login
-	// already expired mints nothing (ErrInvalid).
+	// already expired mints nothing (ErrLoginExpired).
 	SessionExpiresAt time.Time
 	// LoginIssuedAt is when the login was issued (the JWT's iat), or the
 	// zero time when unknown. A login issued at or before a revocation of
