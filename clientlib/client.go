@@ -161,8 +161,9 @@ type Issued struct {
 
 // Issue mints a ticket for a user on its behalf (service key). Errors are
 // Redeem's, without the rejection, plus ErrPermissionDenied (no issue
-// grant, or an Origin ticketd does not allow) and ErrInvalid; a rate limit
-// is a *verifier.LimitedError.
+// grant, or an Origin ticketd does not allow), ErrInvalid, and
+// ErrLoginRevoked and ErrLoginExpired for the user's login (the user must
+// sign in again); a rate limit is a *verifier.LimitedError.
 func (c *Client) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
 	in := &ticketv1.IssueTicketRequest{UserId: req.UserID, Origin: req.Origin, Audience: req.Audience, Claims: req.Claims, SessionId: req.SessionID}
 	if req.ClientIP.IsValid() {
